@@ -1,0 +1,1 @@
+"""lotline: lot and batch tracking for e-commerce warehouses."""

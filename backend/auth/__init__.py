@@ -1,0 +1,1 @@
+"""Users, roles, devices, sign-in tokens and the role guard."""

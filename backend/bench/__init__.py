@@ -1,0 +1,1 @@
+"""`lotline bench`: self-contained benchmarks with real clients."""

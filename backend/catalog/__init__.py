@@ -1,0 +1,1 @@
+"""Catalogue: warehouses, locations, suppliers and products with their GTINs."""

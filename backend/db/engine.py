@@ -1,0 +1,50 @@
+"""The Piccolo engine and its asyncpg pool, shared by every capability of a worker."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+import asyncpg
+from piccolo.engine.postgres import PostgresEngine
+
+from backend.settings import get_settings
+
+__all__ = ["connection_pool", "get_engine", "start_pool", "stop_pool"]
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    for type_name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+@lru_cache(maxsize=1)
+def get_engine() -> PostgresEngine:
+    """The engine for `DATABASE_URL`; `lotline` sets it before anything touches the database."""
+    url = get_settings().database_url
+    if not url:
+        raise RuntimeError("DATABASE_URL is not set: start through `lotline serve` or set it")
+    return PostgresEngine(config={"dsn": url}, extensions=())
+
+
+async def start_pool() -> None:
+    """Open this worker's connection pool."""
+    settings = get_settings()
+    await get_engine().start_connection_pool(
+        min_size=settings.pool_min, max_size=settings.pool_max, init=_init_connection
+    )
+
+
+async def stop_pool() -> None:
+    """Close this worker's connection pool."""
+    await get_engine().close_connection_pool()
+
+
+def connection_pool() -> asyncpg.Pool:
+    """The open pool; services take connections from it for their transactions."""
+    pool = get_engine().pool
+    if pool is None:
+        raise RuntimeError("the connection pool is not open")
+    return pool

@@ -1,0 +1,38 @@
+"""The Piccolo app that owns lotline's tables and migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from backend.auth.tables import AuthToken, Device, Role, User, UserRole
+from backend.catalog.tables import Location, Product, ProductGtin, Supplier, Warehouse
+from backend.ledger.tables import IdempotencyKey, Movement, StockBalance
+from backend.lots.tables import Lot, Serial
+
+__all__ = ["APP_CONFIG", "TABLES"]
+
+TABLES = [
+    Warehouse,
+    Location,
+    Supplier,
+    Product,
+    ProductGtin,
+    User,
+    Role,
+    UserRole,
+    Device,
+    AuthToken,
+    Lot,
+    Serial,
+    Movement,
+    StockBalance,
+    IdempotencyKey,
+]
+
+APP_CONFIG = AppConfig(
+    app_name="lotline",
+    migrations_folder_path=str(Path(__file__).parent / "migrations"),
+    table_classes=TABLES,
+)

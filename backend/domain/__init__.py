@@ -1,0 +1,1 @@
+"""Pure warehouse rules: no I/O, no framework imports."""

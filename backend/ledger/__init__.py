@@ -1,0 +1,1 @@
+"""The movement ledger and the stock balances it keeps."""

@@ -1,0 +1,48 @@
+"""Piccolo tables of the ledger and balances (schema in backend/db/migrations)."""
+
+from __future__ import annotations
+
+from piccolo.columns import JSONB, UUID, BigInt, BigSerial, Bytea, ForeignKey, Integer, Text
+from piccolo.columns import Timestamptz
+from piccolo.table import Table
+
+from backend.auth.tables import Device, User
+from backend.catalog.tables import Location
+from backend.lots.tables import Lot, Serial
+
+__all__ = ["IdempotencyKey", "Movement", "StockBalance"]
+
+
+class Movement(Table, tablename="movement"):
+    id = BigSerial(primary_key=True)
+    kind = Text()
+    lot = ForeignKey(Lot, db_column_name="lot_id")
+    serial = ForeignKey(Serial, db_column_name="serial_id", null=True)
+    from_location = ForeignKey(Location, db_column_name="from_location_id", null=True)
+    to_location = ForeignKey(Location, db_column_name="to_location_id", null=True)
+    quantity = BigInt()
+    reason = Text(null=True, default=None)
+    reference = Text(null=True, default=None)
+    user = ForeignKey(User, db_column_name="user_id", null=True)
+    device = ForeignKey(Device, db_column_name="device_id", null=True)
+    idempotency_key = UUID(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class StockBalance(Table, tablename="stock_balance"):
+    id = BigSerial(primary_key=True)
+    lot = ForeignKey(Lot, db_column_name="lot_id")
+    location = ForeignKey(Location, db_column_name="location_id")
+    quantity = BigInt()
+    allocated = BigInt(default=0)
+    updated_at = Timestamptz()
+
+
+class IdempotencyKey(Table, tablename="idempotency_key"):
+    key = UUID(primary_key=True)
+    operation = Text()
+    user = ForeignKey(User, db_column_name="user_id")
+    request_hash = Bytea()
+    status_code = Integer(null=True, default=None)
+    response = JSONB(null=True, default=None)
+    created_at = Timestamptz()

@@ -1,0 +1,1 @@
+"""Lots and serials: search, detail and history."""

@@ -1,0 +1,1 @@
+"""Page handlers for the handheld shell and the console."""
