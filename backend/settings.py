@@ -40,7 +40,9 @@ class Settings:
     token_ttl_hours: int = field(default_factory=lambda: _env_int("LOTLINE_TOKEN_TTL_HOURS", 12))
     """Lifetime of a sign-in token: one shift by default."""
 
-    max_body_bytes: int = field(default_factory=lambda: _env_int("LOTLINE_MAX_BODY_BYTES", 1_048_576))
+    max_body_bytes: int = field(
+        default_factory=lambda: _env_int("LOTLINE_MAX_BODY_BYTES", 1_048_576)
+    )
     """Largest request body accepted; bigger bodies get 413 `body_too_large`."""
 
     pool_min: int = field(default_factory=lambda: _env_int("LOTLINE_POOL_MIN", 2))

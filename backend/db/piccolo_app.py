@@ -8,7 +8,7 @@ from piccolo.conf.apps import AppConfig
 
 from backend.auth.tables import AuthToken, Device, Role, User, UserRole
 from backend.catalog.tables import Location, Product, ProductGtin, Supplier, Warehouse
-from backend.ledger.tables import IdempotencyKey, Movement, StockBalance
+from backend.ledger.tables import IdempotencyKey, Movement, MovementSerial, StockBalance
 from backend.lots.tables import Lot, Serial
 
 __all__ = ["APP_CONFIG", "TABLES"]
@@ -27,6 +27,7 @@ TABLES = [
     Lot,
     Serial,
     Movement,
+    MovementSerial,
     StockBalance,
     IdempotencyKey,
 ]

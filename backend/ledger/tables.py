@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
-from piccolo.columns import JSONB, UUID, BigInt, BigSerial, Bytea, ForeignKey, Integer, Text
-from piccolo.columns import Timestamptz
+from piccolo.columns import (
+    JSONB,
+    UUID,
+    BigInt,
+    BigSerial,
+    Bytea,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+)
 from piccolo.table import Table
 
 from backend.auth.tables import Device, User
 from backend.catalog.tables import Location
 from backend.lots.tables import Lot, Serial
 
-__all__ = ["IdempotencyKey", "Movement", "StockBalance"]
+__all__ = ["IdempotencyKey", "Movement", "MovementSerial", "StockBalance"]
 
 
 class Movement(Table, tablename="movement"):
     id = BigSerial(primary_key=True)
     kind = Text()
     lot = ForeignKey(Lot, db_column_name="lot_id")
-    serial = ForeignKey(Serial, db_column_name="serial_id", null=True)
     from_location = ForeignKey(Location, db_column_name="from_location_id", null=True)
     to_location = ForeignKey(Location, db_column_name="to_location_id", null=True)
     quantity = BigInt()
@@ -27,6 +35,12 @@ class Movement(Table, tablename="movement"):
     device = ForeignKey(Device, db_column_name="device_id", null=True)
     idempotency_key = UUID(null=True, default=None)
     created_at = Timestamptz()
+
+
+class MovementSerial(Table, tablename="movement_serial"):
+    id = BigSerial(primary_key=True)
+    movement = ForeignKey(Movement, db_column_name="movement_id")
+    serial = ForeignKey(Serial, db_column_name="serial_id")
 
 
 class StockBalance(Table, tablename="stock_balance"):

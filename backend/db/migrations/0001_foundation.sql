@@ -146,7 +146,6 @@ CREATE TABLE movement (
     kind              text NOT NULL CHECK (kind IN ('receipt', 'move', 'adjustment', 'pick', 'pack',
                                                     'ship', 'return', 'count', 'dispose')),
     lot_id            bigint NOT NULL REFERENCES lot (id),
-    serial_id         bigint REFERENCES serial (id),
     from_location_id  bigint REFERENCES location (id),
     to_location_id    bigint REFERENCES location (id),
     quantity          bigint NOT NULL CHECK (quantity > 0),
@@ -158,7 +157,6 @@ CREATE TABLE movement (
     created_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
     CHECK (from_location_id IS NOT NULL OR to_location_id IS NOT NULL),
     CHECK (from_location_id IS DISTINCT FROM to_location_id),
-    CHECK (serial_id IS NULL OR quantity = 1),
     CHECK (kind <> 'adjustment' OR reason IS NOT NULL)
 );
 CREATE INDEX movement_lot_idx ON movement (lot_id, id);
@@ -171,6 +169,15 @@ BEGIN
 END $$;
 CREATE TRIGGER movement_append_only BEFORE UPDATE OR DELETE ON movement
     FOR EACH ROW EXECUTE FUNCTION movement_is_append_only();
+
+-- The serials a movement carried, one row each.
+CREATE TABLE movement_serial (
+    id           bigserial PRIMARY KEY,
+    movement_id  bigint NOT NULL REFERENCES movement (id),
+    serial_id    bigint NOT NULL REFERENCES serial (id),
+    UNIQUE (movement_id, serial_id)
+);
+CREATE INDEX movement_serial_serial_idx ON movement_serial (serial_id);
 
 -- Balances per (lot, location), written in the same transaction as the movement.
 CREATE TABLE stock_balance (

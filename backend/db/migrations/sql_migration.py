@@ -32,6 +32,8 @@ def sql_migration(migration_id: str, sql_file: str, description: str) -> Migrati
         finally:
             await connection.close()
 
-    manager = MigrationManager(migration_id=migration_id, app_name="lotline", description=description)
+    manager = MigrationManager(
+        migration_id=migration_id, app_name="lotline", description=description
+    )
     manager.add_raw(run)
     return manager

@@ -1,0 +1,89 @@
+"""create_app(): the Litestar application with its routes, guards and lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+
+import asyncpg
+from litestar import Litestar, Response, get
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from backend.auth.guards import PUBLIC, TokenAuthMiddleware, role_guard
+from backend.auth.routes import AuthController, DeviceController, UserController
+from backend.catalog.routes import (
+    LocationController,
+    ProductController,
+    SupplierController,
+    WarehouseController,
+)
+from backend.db.engine import connection_pool, start_pool, stop_pool
+from backend.errors import exception_handlers
+from backend.ledger.routes import StockController
+from backend.lots.routes import LotController
+from backend.receiving.routes import ReceiptController
+from backend.settings import get_settings
+
+__all__ = ["create_app"]
+
+
+async def provide_db() -> AsyncGenerator[asyncpg.Connection, None]:
+    """A pooled connection for the length of one request."""
+    async with connection_pool().acquire() as connection:
+        yield connection
+
+
+@get("/health", opt=PUBLIC, tags=["health"], operation_id="health")
+async def health() -> Response[dict[str, str]]:
+    """Whether this worker and its database answer."""
+    try:
+        async with asyncio.timeout(2):
+            await connection_pool().fetchval("SELECT 1")
+    except (OSError, TimeoutError, RuntimeError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return Response({"status": "degraded", "database": "down"}, status_code=503)
+    return Response({"status": "ok", "database": "ok"})
+
+
+def create_app() -> Litestar:
+    """Build the application; every worker process calls this once."""
+    settings = get_settings()
+    return Litestar(
+        route_handlers=[
+            health,
+            AuthController,
+            UserController,
+            DeviceController,
+            WarehouseController,
+            LocationController,
+            SupplierController,
+            ProductController,
+            ReceiptController,
+            StockController,
+            LotController,
+        ],
+        dependencies={"db": Provide(provide_db)},
+        middleware=[DefineMiddleware(TokenAuthMiddleware, exclude=["^/schema", "^/health"])],
+        guards=[role_guard],
+        exception_handlers=exception_handlers,
+        on_startup=[start_pool],
+        on_shutdown=[stop_pool],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="lotline",
+            version="1.0.0",
+            description="Lot and batch tracking for e-commerce warehouses.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="opaque")
+                }
+            ),
+            security=[{"bearer": []}],
+        ),
+        debug=False,
+    )

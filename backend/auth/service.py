@@ -1,0 +1,216 @@
+"""Sign-in, tokens, users and devices."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from backend.auth.passwords import hash_secret, hash_token, new_token, verify_secret
+from backend.auth.schemas import Actor, DeviceOut, LoginIn, LoginOut, UserIn, UserOut
+from backend.errors import DomainError
+
+__all__ = [
+    "ROLES",
+    "actor_for_token",
+    "create_user",
+    "list_devices",
+    "list_users",
+    "login",
+    "revoke_device",
+    "revoke_token",
+]
+
+ROLES = ("admin", "supervisor", "receiver", "picker", "packer", "counter", "returns")
+
+_USER_COLUMNS = """
+    u.id, u.username, u.display_name, u.badge, u.active, u.password_hash, u.pin_hash,
+    coalesce((SELECT array_agg(r.role ORDER BY r.role) FROM user_role r WHERE r.user_id = u.id),
+             '{}') AS roles
+"""
+
+
+def _user_out(row: asyncpg.Record) -> UserOut:
+    return UserOut(
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        roles=list(row["roles"]),
+        badge=row["badge"],
+        active=row["active"],
+    )
+
+
+async def create_user(
+    conn: asyncpg.Connection,
+    username: str,
+    password: str,
+    roles: list[str] | tuple[str, ...],
+    *,
+    display_name: str | None = None,
+    badge: str | None = None,
+    pin: str | None = None,
+) -> int:
+    """Create a user with hashed secrets and return its id."""
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise DomainError("unknown_role", f"No such role: {', '.join(unknown)}.")
+    if (badge is None) != (pin is None):
+        raise DomainError("badge_needs_pin", "A badge and its PIN are set together.")
+    password_hash, pin_hash = await asyncio.gather(
+        asyncio.to_thread(hash_secret, password),
+        asyncio.to_thread(hash_secret, pin) if pin else asyncio.sleep(0, None),
+    )
+    async with conn.transaction():
+        try:
+            user_id: int = await conn.fetchval(
+                """INSERT INTO app_user (username, display_name, password_hash, badge, pin_hash)
+                   VALUES ($1, $2, $3, $4, $5) RETURNING id""",
+                username,
+                display_name or username,
+                password_hash,
+                badge,
+                pin_hash,
+            )
+        except asyncpg.UniqueViolationError as error:
+            what = "badge" if "badge" in str(error.constraint_name) else "username"
+            raise DomainError(f"duplicate_{what}", f"That {what} is taken.", 409) from error
+        await conn.executemany(
+            "INSERT INTO user_role (user_id, role) VALUES ($1, $2)",
+            [(user_id, role) for role in sorted(set(roles))],
+        )
+    return user_id
+
+
+async def add_user(conn: asyncpg.Connection, data: UserIn) -> UserOut:
+    """Create a user from the API and return it."""
+    user_id = await create_user(
+        conn,
+        data.username,
+        data.password,
+        data.roles,
+        display_name=data.display_name,
+        badge=data.badge,
+        pin=data.pin,
+    )
+    row = await conn.fetchrow(f"SELECT {_USER_COLUMNS} FROM app_user u WHERE u.id = $1", user_id)
+    return _user_out(row)
+
+
+async def list_users(conn: asyncpg.Connection) -> list[UserOut]:
+    rows = await conn.fetch(f"SELECT {_USER_COLUMNS} FROM app_user u ORDER BY u.username")
+    return [_user_out(row) for row in rows]
+
+
+async def login(conn: asyncpg.Connection, data: LoginIn, ttl: timedelta) -> LoginOut:
+    """Check a username and password, or a badge and PIN, and issue a token."""
+    if data.username is not None and data.password is not None:
+        row = await conn.fetchrow(
+            f"SELECT {_USER_COLUMNS} FROM app_user u WHERE u.username = $1", data.username
+        )
+        ok = await asyncio.to_thread(verify_secret, row and row["password_hash"], data.password)
+    elif data.badge is not None and data.pin is not None:
+        row = await conn.fetchrow(
+            f"SELECT {_USER_COLUMNS} FROM app_user u WHERE u.badge = $1", data.badge
+        )
+        ok = await asyncio.to_thread(verify_secret, row and row["pin_hash"], data.pin)
+    else:
+        raise DomainError(
+            "credentials_required", "Send a username and password, or a badge and PIN.", 400
+        )
+    if not ok or row is None or not row["active"]:
+        raise DomainError("invalid_credentials", "Wrong username, badge, password or PIN.", 401)
+
+    token = new_token()
+    expires_at = datetime.now(UTC) + ttl
+    async with conn.transaction():
+        device_id = None
+        if data.device_id is not None:
+            device = await conn.fetchrow(
+                """INSERT INTO device (device_key, name, last_user_id, last_seen_at)
+                   VALUES ($1, coalesce($2, ''), $3, now())
+                   ON CONFLICT (device_key) DO UPDATE
+                     SET last_user_id = EXCLUDED.last_user_id, last_seen_at = now(),
+                         name = coalesce($2, device.name)
+                   RETURNING id, revoked_at""",
+                data.device_id,
+                data.device_name,
+                row["id"],
+            )
+            if device["revoked_at"] is not None:
+                raise DomainError("device_revoked", "This device has been revoked.", 403)
+            device_id = device["id"]
+        await conn.execute(
+            """INSERT INTO auth_token (token_hash, user_id, device_id, expires_at)
+               VALUES ($1, $2, $3, $4)""",
+            hash_token(token),
+            row["id"],
+            device_id,
+            expires_at,
+        )
+    return LoginOut(token=token, expires_at=expires_at, user=_user_out(row))
+
+
+async def actor_for_token(conn: asyncpg.Connection | asyncpg.Pool, token: str) -> Actor | None:
+    """The caller behind a bearer token, or None when it is unknown, expired or revoked."""
+    row = await conn.fetchrow(
+        """SELECT t.id AS token_id, t.device_id, u.id AS user_id, u.username,
+                  coalesce((SELECT array_agg(r.role) FROM user_role r WHERE r.user_id = u.id),
+                           '{}') AS roles
+             FROM auth_token t JOIN app_user u ON u.id = t.user_id
+            WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now()
+              AND u.active""",
+        hash_token(token),
+    )
+    if row is None:
+        return None
+    return Actor(
+        user_id=row["user_id"],
+        username=row["username"],
+        roles=frozenset(row["roles"]),
+        token_id=row["token_id"],
+        device_id=row["device_id"],
+    )
+
+
+async def revoke_token(conn: asyncpg.Connection, token_id: int) -> None:
+    await conn.execute(
+        "UPDATE auth_token SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", token_id
+    )
+
+
+async def list_devices(conn: asyncpg.Connection) -> list[DeviceOut]:
+    rows = await conn.fetch(
+        """SELECT d.*, u.username FROM device d LEFT JOIN app_user u ON u.id = d.last_user_id
+           ORDER BY d.device_key"""
+    )
+    return [_device_out(row) for row in rows]
+
+
+def _device_out(row: asyncpg.Record) -> DeviceOut:
+    return DeviceOut(
+        id=row["id"],
+        device_id=row["device_key"],
+        name=row["name"],
+        last_user=row["username"],
+        last_seen_at=row["last_seen_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+async def revoke_device(conn: asyncpg.Connection, device_id: int) -> DeviceOut:
+    """Revoke a lost device: every token it holds stops working at once."""
+    async with conn.transaction():
+        row = await conn.fetchrow(
+            """UPDATE device SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1
+               RETURNING *, (SELECT username FROM app_user WHERE id = last_user_id)""",
+            device_id,
+        )
+        if row is None:
+            raise DomainError("device_not_found", f"No device {device_id}.", 404)
+        await conn.execute(
+            "UPDATE auth_token SET revoked_at = now() WHERE device_id = $1 AND revoked_at IS NULL",
+            device_id,
+        )
+    return _device_out(row)

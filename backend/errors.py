@@ -1,0 +1,130 @@
+"""Errors as values with stable codes, turned into RFC 9457 problem+json once, at the edge."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import asyncpg
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+__all__ = ["DomainError", "exception_handlers", "problem"]
+
+log = logging.getLogger("lotline")
+
+PROBLEM_JSON = "application/problem+json"
+
+_TITLES = {
+    400: "Bad request",
+    401: "Not signed in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Body too large",
+    415: "Unsupported media type",
+    422: "Unprocessable request",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Unavailable",
+}
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+
+class DomainError(Exception):
+    """A refusal with a stable machine `code`, an HTTP status and a message for people."""
+
+    def __init__(self, code: str, detail: str, status: int = 422, **extra: Any) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.status = status
+        self.extra = extra
+
+    def as_problem(self) -> dict[str, Any]:
+        """The problem+json body of this error."""
+        return problem(self.status, self.code, self.detail, **self.extra)
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """Build a problem+json body."""
+    body: dict[str, Any] = {
+        "type": f"https://lotline.dev/problems/{code}",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    body.update(extra)
+    return body
+
+
+def _response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(
+        content=msgspec.json.encode(body),
+        status_code=body["status"],
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    return _response(exc.as_problem())
+
+
+def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    errors = exc.extra if isinstance(exc.extra, list) else []
+    messages = " ".join(
+        str(error.get("message", "")) for error in errors if isinstance(error, dict)
+    )
+    if "malformed" in messages.lower() or "json is malformed" in str(exc.detail).lower():
+        return _response(problem(400, "malformed_json", "The body is not valid JSON."))
+    detail = messages or str(exc.detail)
+    return _response(problem(400, "invalid_request", detail, errors=errors))
+
+
+def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if status >= 500:
+        log.error("server error: %s", exc.detail)
+        return _response(problem(status, "internal_error", "Something went wrong on the server."))
+    code = _STATUS_CODES.get(status, "bad_request")
+    headers = {"Allow": exc.headers["Allow"]} if exc.headers and "Allow" in exc.headers else None
+    return _response(problem(status, code, str(exc.detail)), headers)
+
+
+def _database_error(_: Request[Any, Any, Any], exc: asyncpg.PostgresError) -> Response[Any]:
+    if isinstance(exc, asyncpg.exceptions.DataError):
+        return _response(problem(422, "invalid_value", "A value is out of range or malformed."))
+    if isinstance(exc, asyncpg.exceptions.CheckViolationError | asyncpg.UniqueViolationError):
+        return _response(problem(409, "constraint_violation", "The change breaks a stock rule."))
+    log.exception("database error", exc_info=exc)
+    return _response(problem(503, "database_unavailable", "The database could not do this now."))
+
+
+def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unexpected error", exc_info=exc)
+    return _response(problem(500, "internal_error", "Something went wrong on the server."))
+
+
+exception_handlers: dict[Any, Any] = {
+    DomainError: _domain_error,
+    ValidationException: _validation_error,
+    HTTPException: _http_error,
+    asyncpg.PostgresError: _database_error,
+    Exception: _unexpected,
+}

@@ -1,0 +1,342 @@
+"""The one way stock changes: a movement row and its balances, in the caller's transaction.
+
+Taking stock is a conditional update (`quantity - allocated >= n`), so concurrent takes of
+the last units never oversell, and the CHECK constraints stop anything that slips past.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+
+import asyncpg
+
+from backend.auth.schemas import Actor
+from backend.catalog.service import resolve_location
+from backend.errors import DomainError
+from backend.ledger.idempotency import Outcome, apply_once
+from backend.ledger.schemas import AdjustmentIn, MoveIn, MovementOut, MovementResult
+
+__all__ = [
+    "Transfer",
+    "adjust",
+    "apply_transfer",
+    "lot_gate",
+    "move",
+    "movement_out",
+    "movements_for_lot",
+]
+
+
+@dataclass(slots=True)
+class Transfer:
+    """One change of stock for one lot, from a location, to a location, or both."""
+
+    kind: str
+    lot_id: int
+    quantity: int
+    from_location: asyncpg.Record | None = None
+    to_location: asyncpg.Record | None = None
+    serials: list[str] = field(default_factory=list)
+    reason: str | None = None
+    reference: str | None = None
+    actor: Actor | None = None
+    idempotency_key: uuid.UUID | None = None
+
+
+_MOVEMENT_SELECT = """
+    SELECT m.id, m.kind, m.lot_id, l.code AS lot_code, p.sku, m.quantity, m.reason, m.reference,
+           m.created_at,
+           fw.code || '/' || f.code AS from_location, tw.code || '/' || t.code AS to_location,
+           u.username,
+           coalesce((SELECT array_agg(s.serial ORDER BY s.serial) FROM movement_serial ms
+                       JOIN serial s ON s.id = ms.serial_id WHERE ms.movement_id = m.id),
+                    '{}') AS serials
+      FROM movement m
+      JOIN lot l ON l.id = m.lot_id
+      JOIN product p ON p.id = l.product_id
+      LEFT JOIN location f ON f.id = m.from_location_id
+      LEFT JOIN warehouse fw ON fw.id = f.warehouse_id
+      LEFT JOIN location t ON t.id = m.to_location_id
+      LEFT JOIN warehouse tw ON tw.id = t.warehouse_id
+      LEFT JOIN app_user u ON u.id = m.user_id
+"""
+
+
+def movement_out(row: asyncpg.Record) -> MovementOut:
+    return MovementOut(
+        id=row["id"],
+        kind=row["kind"],
+        lot_id=row["lot_id"],
+        lot_code=row["lot_code"],
+        sku=row["sku"],
+        from_location=row["from_location"],
+        to_location=row["to_location"],
+        quantity=row["quantity"],
+        serials=list(row["serials"]),
+        reason=row["reason"],
+        reference=row["reference"],
+        user=row["username"],
+        at=row["created_at"],
+    )
+
+
+async def movements_for_lot(
+    conn: asyncpg.Connection, lot_id: int, limit: int = 500
+) -> list[MovementOut]:
+    rows = await conn.fetch(
+        _MOVEMENT_SELECT + " WHERE m.lot_id = $1 ORDER BY m.id DESC LIMIT $2", lot_id, limit
+    )
+    return [movement_out(row) for row in rows]
+
+
+def lot_gate(status: str, expiry: date | None, today: date) -> DomainError | None:
+    """Why a lot may not go to a customer, or None when it may (DESIGN.md rule 3)."""
+    if status != "released":
+        return DomainError(
+            f"lot_{status}" if status != "hold" else "lot_on_hold",
+            f"The lot is {status}: it may not leave for a customer.",
+            409,
+        )
+    if expiry is not None and expiry < today:
+        return DomainError("lot_expired", f"The lot expired on {expiry.isoformat()}.", 409)
+    return None
+
+
+async def _check_destination(conn: asyncpg.Connection, transfer: Transfer) -> None:
+    destination = transfer.to_location
+    if destination is None or destination["kind"] != "customer":
+        return
+    lot = await conn.fetchrow(
+        "SELECT status, expiry_date, current_date AS today FROM lot WHERE id = $1 FOR SHARE",
+        transfer.lot_id,
+    )
+    refusal = lot_gate(lot["status"], lot["expiry_date"], lot["today"])
+    if refusal is not None:
+        raise refusal
+
+
+async def _move_serials(conn: asyncpg.Connection, transfer: Transfer) -> list[int]:
+    """Check every serial is in the lot and where the transfer takes it from; move them."""
+    if len(set(transfer.serials)) != len(transfer.serials):
+        raise DomainError("duplicate_serial", "The same serial is listed twice.", 422)
+    if len(transfer.serials) != transfer.quantity:
+        raise DomainError(
+            "serial_count_mismatch",
+            f"{transfer.quantity} units need exactly {transfer.quantity} serials.",
+            422,
+        )
+    from_id = transfer.from_location["id"] if transfer.from_location else None
+    to_id = transfer.to_location["id"] if transfer.to_location else None
+    rows = await conn.fetch(
+        """UPDATE serial SET location_id = $3
+            WHERE lot_id = $1 AND serial = ANY($2::text[])
+              AND location_id IS NOT DISTINCT FROM $4
+           RETURNING id""",
+        transfer.lot_id,
+        transfer.serials,
+        to_id,
+        from_id,
+    )
+    if len(rows) != len(transfer.serials):
+        raise DomainError(
+            "serial_not_here",
+            "A serial is not in this lot at the location the units come from.",
+            409,
+        )
+    return [row["id"] for row in rows]
+
+
+async def apply_transfer(
+    conn: asyncpg.Connection, transfer: Transfer, *, serial_ids: list[int] | None = None
+) -> int:
+    """Write one movement and its balances; returns the movement id.
+
+    Must run inside the caller's transaction. `serial_ids` are serials the caller already
+    placed (a receipt creates them); otherwise named serials are moved here.
+    """
+    await _check_destination(conn, transfer)
+    if serial_ids is None:
+        serial_ids = await _move_serials(conn, transfer) if transfer.serials else []
+    if transfer.from_location is not None:
+        taken = await conn.fetchval(
+            """UPDATE stock_balance SET quantity = quantity - $3, updated_at = now()
+                WHERE lot_id = $1 AND location_id = $2 AND quantity - allocated >= $3
+               RETURNING quantity""",
+            transfer.lot_id,
+            transfer.from_location["id"],
+            transfer.quantity,
+        )
+        if taken is None:
+            available = await conn.fetchval(
+                """SELECT quantity - allocated FROM stock_balance
+                    WHERE lot_id = $1 AND location_id = $2""",
+                transfer.lot_id,
+                transfer.from_location["id"],
+            )
+            raise DomainError(
+                "insufficient_stock",
+                f"Only {available or 0} free units of this lot at "
+                f"{transfer.from_location['code']}; {transfer.quantity} asked.",
+                409,
+                available=available or 0,
+            )
+    if transfer.to_location is not None:
+        await conn.execute(
+            """INSERT INTO stock_balance (lot_id, location_id, quantity) VALUES ($1, $2, $3)
+               ON CONFLICT (lot_id, location_id)
+               DO UPDATE SET quantity = stock_balance.quantity + EXCLUDED.quantity,
+                             updated_at = now()""",
+            transfer.lot_id,
+            transfer.to_location["id"],
+            transfer.quantity,
+        )
+    actor = transfer.actor
+    movement_id: int = await conn.fetchval(
+        """INSERT INTO movement (kind, lot_id, from_location_id, to_location_id, quantity, reason,
+                                 reference, user_id, device_id, idempotency_key)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id""",
+        transfer.kind,
+        transfer.lot_id,
+        transfer.from_location["id"] if transfer.from_location else None,
+        transfer.to_location["id"] if transfer.to_location else None,
+        transfer.quantity,
+        transfer.reason,
+        transfer.reference,
+        actor.user_id if actor else None,
+        actor.device_id if actor else None,
+        transfer.idempotency_key,
+    )
+    if serial_ids:
+        await conn.execute(
+            """INSERT INTO movement_serial (movement_id, serial_id)
+               SELECT $1, unnest($2::bigint[])""",
+            movement_id,
+            serial_ids,
+        )
+    return movement_id
+
+
+async def movement_by_id(conn: asyncpg.Connection, movement_id: int) -> MovementOut:
+    row = await conn.fetchrow(_MOVEMENT_SELECT + " WHERE m.id = $1", movement_id)
+    return movement_out(row)
+
+
+async def _lot_for_stock(conn: asyncpg.Connection, lot_id: int) -> asyncpg.Record:
+    lot = await conn.fetchrow(
+        """SELECT l.id, p.tracking FROM lot l JOIN product p ON p.id = l.product_id
+            WHERE l.id = $1""",
+        lot_id,
+    )
+    if lot is None:
+        raise DomainError("unknown_lot", f"No lot {lot_id}.", 422)
+    return lot
+
+
+def _check_serials_given(tracking: str, serials: list[str] | None) -> None:
+    if tracking in ("serial", "lot_serial") and not serials:
+        raise DomainError("serials_required", "This product is tracked by serial: list them.", 422)
+    if tracking not in ("serial", "lot_serial") and serials:
+        raise DomainError("serials_not_tracked", "This product has no serials.", 422)
+
+
+async def move(conn: asyncpg.Connection, data: MoveIn, actor: Actor) -> Outcome:
+    """Move units of a lot between two locations; applied once per idempotency key."""
+
+    async def effect() -> MovementResult:
+        lot = await _lot_for_stock(conn, data.lot_id)
+        _check_serials_given(lot["tracking"], data.serials)
+        source = await resolve_location(conn, data.from_location)
+        target = await resolve_location(conn, data.to_location)
+        if source["id"] == target["id"]:
+            raise DomainError("same_location", "A move needs two different locations.", 422)
+        movement_id = await apply_transfer(
+            conn,
+            Transfer(
+                kind="move",
+                lot_id=lot["id"],
+                quantity=data.quantity,
+                from_location=source,
+                to_location=target,
+                serials=list(data.serials or []),
+                reason=data.reason,
+                actor=actor,
+                idempotency_key=data.idempotency_key,
+            ),
+        )
+        return MovementResult(movement=await movement_by_id(conn, movement_id))
+
+    return await apply_once(conn, data, "move", actor.user_id, effect)
+
+
+async def adjust(conn: asyncpg.Connection, data: AdjustmentIn, actor: Actor) -> Outcome:
+    """Correct stock up or down at a location, with a reason; applied once per key."""
+    if data.delta == 0:
+        raise DomainError("zero_adjustment", "An adjustment changes stock: delta is not 0.", 422)
+
+    async def effect() -> MovementResult:
+        lot = await _lot_for_stock(conn, data.lot_id)
+        _check_serials_given(lot["tracking"], data.serials)
+        location = await resolve_location(conn, data.location)
+        if location["kind"] == "customer":
+            raise DomainError(
+                "invalid_location_kind", "Stock at a customer changes by shipping or returns.", 422
+            )
+        up = data.delta > 0
+        serial_ids = None
+        if up and data.serials:
+            if len(data.serials) != data.delta:
+                raise DomainError(
+                    "serial_count_mismatch", f"{data.delta} units need {data.delta} serials.", 422
+                )
+            serial_ids = await _serials_for_adjustment_up(conn, lot["id"], data.serials, location)
+        movement_id = await apply_transfer(
+            conn,
+            Transfer(
+                kind="adjustment",
+                lot_id=lot["id"],
+                quantity=abs(data.delta),
+                from_location=None if up else location,
+                to_location=location if up else None,
+                serials=list(data.serials or []),
+                reason=data.reason,
+                actor=actor,
+                idempotency_key=data.idempotency_key,
+            ),
+            serial_ids=serial_ids,
+        )
+        return MovementResult(movement=await movement_by_id(conn, movement_id))
+
+    return await apply_once(conn, data, "adjustment", actor.user_id, effect)
+
+
+async def _serials_for_adjustment_up(
+    conn: asyncpg.Connection, lot_id: int, serials: list[str], location: asyncpg.Record
+) -> list[int]:
+    """Serials found again (or for the first time) at `location` by an upward adjustment."""
+    if len(serials) != len(set(serials)):
+        raise DomainError("duplicate_serial", "The same serial is listed twice.", 422)
+    product_id = await conn.fetchval("SELECT product_id FROM lot WHERE id = $1", lot_id)
+    in_stock = await conn.fetchval(
+        """SELECT count(*) FROM serial
+            WHERE product_id = $1 AND serial = ANY($2::text[]) AND location_id IS NOT NULL""",
+        product_id,
+        serials,
+    )
+    if in_stock:
+        raise DomainError("duplicate_serial", "A serial listed is already in stock.", 409)
+    rows = await conn.fetch(
+        """INSERT INTO serial (product_id, lot_id, serial, location_id)
+           SELECT $1, $2, unnest($3::text[]), $4
+           ON CONFLICT (product_id, serial) DO UPDATE SET location_id = EXCLUDED.location_id
+           WHERE serial.lot_id = EXCLUDED.lot_id
+           RETURNING id""",
+        product_id,
+        lot_id,
+        serials,
+        location["id"],
+    )
+    if len(rows) != len(serials):
+        raise DomainError("serial_in_other_lot", "A serial listed belongs to another lot.", 409)
+    return [row["id"] for row in rows]
