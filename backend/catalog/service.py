@@ -231,7 +231,8 @@ async def list_products(
 ) -> list[ProductOut]:
     rows = await conn.fetch(
         _PRODUCT_SELECT
-        + """ WHERE $1::text IS NULL OR p.sku ILIKE '%' || $1 || '%' OR p.name ILIKE '%' || $1 || '%'
+        + """ WHERE $1::text IS NULL
+                 OR p.sku ILIKE '%' || $1 || '%' OR p.name ILIKE '%' || $1 || '%'
                  OR EXISTS (SELECT 1 FROM product_gtin g WHERE g.product_id = p.id AND g.gtin = $1)
               ORDER BY p.sku LIMIT $2 OFFSET $3""",
         q,
