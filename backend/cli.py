@@ -36,7 +36,11 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
 
 
 async def _prepare(*, demo: bool) -> Provisioned:
-    """Provision the database, migrate it and optionally seed the demo data."""
+    """Provision the database, migrate it and optionally seed the demo data.
+
+    Every command that reads or writes lotline's tables goes through here, so each one works
+    on a fresh data folder as well as on an existing database.
+    """
     db = await provision()
     try:
         await migrate(db.url)
@@ -118,7 +122,7 @@ def _seed(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from backend.ledger.check import run_check
 
-    db = asyncio.run(provision())
+    db = asyncio.run(_prepare(demo=False))
     try:
         return int(run_check(db.url))
     finally:
