@@ -22,7 +22,7 @@ from backend.catalog.routes import (
     WarehouseController,
 )
 from backend.db.engine import connection_pool, start_pool, stop_pool
-from backend.errors import exception_handlers
+from backend.errors import PROBLEM_RESPONSES, exception_handlers
 from backend.ledger.routes import StockController
 from backend.lots.routes import LotController
 from backend.receiving.routes import ReceiptController
@@ -51,7 +51,7 @@ async def health() -> Response[dict[str, str]]:
 def create_app() -> Litestar:
     """Build the application; every worker process calls this once."""
     settings = get_settings()
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             AuthController,
@@ -87,3 +87,7 @@ def create_app() -> Litestar:
         ),
         debug=False,
     )
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            handler.responses = {**PROBLEM_RESPONSES, **(handler.responses or {})}
+    return app

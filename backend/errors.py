@@ -9,8 +9,9 @@ import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 
-__all__ = ["DomainError", "exception_handlers", "problem"]
+__all__ = ["PROBLEM_RESPONSES", "DomainError", "Problem", "exception_handlers", "problem"]
 
 log = logging.getLogger("lotline")
 
@@ -128,3 +129,33 @@ exception_handlers: dict[Any, Any] = {
     asyncpg.PostgresError: _database_error,
     Exception: _unexpected,
 }
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """An RFC 9457 problem; `code` is the stable machine code. More members may follow."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+
+
+PROBLEM_RESPONSES: dict[int, ResponseSpec] = {
+    status: ResponseSpec(
+        data_container=Problem,
+        media_type=PROBLEM_JSON,
+        description=description,
+        generate_examples=False,
+    )
+    for status, description in {
+        400: "Malformed JSON or a body that does not match the schema",
+        401: "Missing, unknown, expired or revoked token",
+        403: "The caller's roles may not use this route",
+        404: "No such resource",
+        409: "Conflicts with the current state (stock, lot record, idempotency key)",
+        413: "The body is too large",
+        422: "Well-formed but refused by a rule",
+    }.items()
+}
+"""The error responses every route documents, all as problem+json."""
