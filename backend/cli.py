@@ -15,6 +15,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from types import FrameType
+from urllib.parse import urlsplit, urlunsplit
 
 from backend.db.embedded import stop_embedded
 from backend.db.migrate import migrate
@@ -54,13 +55,20 @@ async def _prepare(*, demo: bool) -> Provisioned:
     return db
 
 
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
+
+
 def _print_banner(db: Provisioned, host: str, port: int, workers: int, demo: bool) -> None:
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     lines = [f"lotline on http://{shown_host}:{port}/  ({workers} worker(s))"]
     if db.pgdata is not None:
         state = "started" if db.started_embedded else "reused (already running; left running)"
         lines.append(f"embedded PostgreSQL {state}: {db.pgdata}")
-    lines.append(f"database: {db.url}")
+    lines.append(f"database: {_without_password(db.url)}")
     if demo:
         lines.append("demo logins (password demo): " + ", ".join(DEMO_ROLES))
         lines.append("demo badges: BADGE-<ROLE> (e.g. BADGE-PICKER), PIN 1234")
