@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
 
 import asyncpg
 from litestar import Litestar, Response, get
@@ -27,14 +26,9 @@ from backend.ledger.routes import StockController
 from backend.lots.routes import LotController
 from backend.receiving.routes import ReceiptController
 from backend.settings import get_settings
+from backend.web.deps import provide_db
 
 __all__ = ["create_app"]
-
-
-async def provide_db() -> AsyncGenerator[asyncpg.Connection, None]:
-    """A pooled connection for the length of one request."""
-    async with connection_pool().acquire() as connection:
-        yield connection
 
 
 @get("/health", opt=PUBLIC, tags=["health"], operation_id="health")

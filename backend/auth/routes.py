@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.auth import service
 from backend.auth.guards import PUBLIC, allow
 from backend.auth.schemas import Actor, DeviceOut, LoginIn, LoginOut, UserIn, UserOut
 from backend.settings import get_settings
+from backend.web.deps import Db
 
 __all__ = ["AuthController", "DeviceController", "UserController"]
 
@@ -22,15 +23,13 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/login", opt=PUBLIC, status_code=HTTP_200_OK, operation_id="login")
-    async def login(self, data: LoginIn, db: asyncpg.Connection) -> LoginOut:
+    async def login(self, data: JSONBody[LoginIn], db: Db) -> LoginOut:
         """Sign in by username and password, or by badge and PIN; returns a bearer token."""
         ttl = timedelta(hours=get_settings().token_ttl_hours)
         return await service.login(db, data, ttl)
 
     @post("/logout", status_code=HTTP_200_OK, operation_id="logout")
-    async def logout(
-        self, request: Request[Actor, Any, Any], db: asyncpg.Connection
-    ) -> dict[str, str]:
+    async def logout(self, request: Request[Actor, Any, Any], db: Db) -> dict[str, str]:
         """Revoke the calling token."""
         await service.revoke_token(db, request.user.token_id)
         return {"status": "signed_out"}
@@ -47,12 +46,12 @@ class UserController(Controller):
     tags = ["auth"]
 
     @get("/", opt=allow("admin"), operation_id="listUsers")
-    async def list_users(self, db: asyncpg.Connection) -> list[UserOut]:
+    async def list_users(self, db: Db) -> list[UserOut]:
         """Every user with their roles (admins only)."""
         return await service.list_users(db)
 
     @post("/", opt=allow("admin"), status_code=HTTP_201_CREATED, operation_id="createUser")
-    async def create_user(self, data: UserIn, db: asyncpg.Connection) -> UserOut:
+    async def create_user(self, data: JSONBody[UserIn], db: Db) -> UserOut:
         """Create a user (admins only)."""
         return await service.add_user(db, data)
 
@@ -62,7 +61,7 @@ class DeviceController(Controller):
     tags = ["auth"]
 
     @get("/", opt=allow("admin", "supervisor"), operation_id="listDevices")
-    async def list_devices(self, db: asyncpg.Connection) -> list[DeviceOut]:
+    async def list_devices(self, db: Db) -> list[DeviceOut]:
         """Handhelds that have signed in."""
         return await service.list_devices(db)
 
@@ -72,6 +71,6 @@ class DeviceController(Controller):
         status_code=HTTP_200_OK,
         operation_id="revokeDevice",
     )
-    async def revoke(self, device_id: int, db: asyncpg.Connection) -> DeviceOut:
+    async def revoke(self, device_id: FromPath[int], db: Db) -> DeviceOut:
         """Revoke a lost handheld: its tokens stop working at once."""
         return await service.revoke_device(db, device_id)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-import asyncpg
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from backend.lots import service
 from backend.lots.schemas import LotDetail, LotOut, LotStatus
+from backend.web.deps import Db
 
 __all__ = ["LotController"]
 
@@ -22,16 +22,16 @@ class LotController(Controller):
     @get("/", operation_id="searchLots")
     async def search(
         self,
-        db: asyncpg.Connection,
-        sku: Annotated[str | None, Parameter(max_length=64)] = None,
-        code: Annotated[str | None, Parameter(max_length=20)] = None,
-        status: LotStatus | None = None,
-        expiring_before: Annotated[date | None, Parameter(query="expiringBefore")] = None,
+        db: Db,
+        sku: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        code: Annotated[str | None, QueryParameter(max_length=20)] = None,
+        status: FromQuery[LotStatus | None] = None,
+        expiring_before: Annotated[date | None, QueryParameter(name="expiringBefore")] = None,
         supplier_lot_code: Annotated[
-            str | None, Parameter(query="supplierLotCode", max_length=80)
+            str | None, QueryParameter(name="supplierLotCode", max_length=80)
         ] = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0, le=10_000_000)] = 0,
     ) -> list[LotOut]:
         """Lots by SKU, code, status, supplier lot code or expiry, soonest expiry first."""
         return await service.search_lots(
@@ -46,6 +46,6 @@ class LotController(Controller):
         )
 
     @get("/{lot_id:int}", operation_id="getLot")
-    async def detail(self, lot_id: int, db: asyncpg.Connection) -> LotDetail:
+    async def detail(self, lot_id: FromPath[int], db: Db) -> LotDetail:
         """The lot card: status, dates, on hand by location and every movement."""
         return await service.get_lot(db, lot_id)

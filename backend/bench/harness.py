@@ -1,0 +1,486 @@
+"""The shared lifecycle of a benchmark: database, data, server, clients, and a clean stop.
+
+`Harness` starts its own embedded PostgreSQL in a temporary folder (or uses the server of
+`--database-url`), creates and migrates a database, loads the benchmark warehouse with COPY,
+initialises pgbench's tables in a second database, starts the real lotline server under
+uvicorn as a subprocess and signs the clients in over HTTP. `close()` stops the server, drops
+or stops the database and deletes the folder; it runs on success, error, Ctrl-C and SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import aiohttp
+import asyncpg
+import psutil
+
+from backend.bench.dataset import Dataset, ledger_mismatches, load_dataset
+from backend.bench.loadgen import BenchRequest, HttpConnection, open_connection, run_closed_loop
+from backend.bench.pgbench import PgbenchTarget, init_pgbench, run_pgbench
+from backend.bench.stats import RunStats
+from backend.db.embedded import pg_bin, start_embedded, stop_embedded
+from backend.db.provision import create_database
+from backend.settings import PROJECT_ROOT
+
+__all__ = ["BENCH_PASSWORD", "BENCH_USER", "TUNING", "BenchOptions", "Harness", "Progress"]
+
+BENCH_USER = "bench"
+BENCH_PASSWORD = "bench-password"
+
+TUNING = {
+    "max_connections": "200",
+    "shared_buffers": "256MB",
+    "synchronous_commit": "off",
+    "checkpoint_timeout": "30min",
+    "max_wal_size": "4GB",
+}
+"""Settings of the embedded server. Commits are not waited for on disk (`--durable` turns
+that back on); fsync stays on, so a crash loses at most the last moment, never consistency.
+Checkpoints are spaced out so none lands in the middle of a short run."""
+
+SERVER_START_TIMEOUT = 60.0
+
+
+@dataclass
+class BenchOptions:
+    """Options every benchmark takes."""
+
+    workers: int = 2
+    clients: int = 32
+    duration_s: float = 10.0
+    warmup_s: float = 2.0
+    runs: int = 3
+    database_url: str | None = None
+    scale: float = 1.0
+    http_client: str = "raw"
+    pgbench_scale: int = 10
+    pgbench_clients: int = 32
+    pgbench_threads: int = 2
+    durable: bool = False
+    pool_max: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Options particular to one benchmark."""
+
+    def server_pool_max(self) -> int:
+        """Connections per worker: its share of the clients, plus a few for the auth lookup."""
+        if self.pool_max is not None:
+            return self.pool_max
+        return max(4, math.ceil(self.clients / self.workers) + 4)
+
+
+class Progress:
+    """Phases with their timings on stderr, so stdout stays the result."""
+
+    def __init__(self, stream: TextIO | None = None, quiet: bool = False) -> None:
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+        self.started = time.monotonic()
+        self.timings: dict[str, float] = {}
+
+    def note(self, message: str) -> None:
+        if not self.quiet:
+            elapsed = time.monotonic() - self.started
+            print(f"[{elapsed:6.1f}s] {message}", file=self.stream, flush=True)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        self.note(f"{name} ...")
+        began = time.monotonic()
+        yield
+        took = time.monotonic() - began
+        self.timings[name] = round(took, 3)
+        self.note(f"{name}: done in {took:.1f}s")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+def _tree(pid: int | None) -> list[psutil.Process]:
+    if pid is None:
+        return []
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+class Harness:
+    """Everything a benchmark runs against; use `async with Harness(...)`."""
+
+    def __init__(self, options: BenchOptions, progress: Progress | None = None) -> None:
+        self.options = options
+        self.progress = progress or Progress()
+        self.folder = Path(tempfile.mkdtemp(prefix="lotline-bench-"))
+        self.pgdata: Path | None = None
+        self.admin_url = ""
+        self.database_url = ""
+        self.pgbench_target: PgbenchTarget | None = None
+        self.created_databases: list[str] = []
+        self.server: subprocess.Popen[bytes] | None = None
+        self.server_log = self.folder / "server.log"
+        self.port = 0
+        self.tokens: list[str] = []
+        self.user_id = 0
+        self.dataset = Dataset()
+        self.settings: dict[str, str] = {}
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Harness:
+        try:
+            await self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def start(self, *, server: bool = True, pgbench: bool = True) -> None:
+        """Database, data, pgbench tables (alongside the load) and the server."""
+        progress = self.progress
+        with progress.phase("starting PostgreSQL"):
+            self._start_database()
+        name = f"lotline_bench_{uuid.uuid4().hex[:8]}"
+        with progress.phase("creating and migrating the database"):
+            self.database_url = await self._create_database(name)
+            await self._migrate()
+        pgbench_ready = None
+        if pgbench:
+            pgbench_url = await self._create_database(f"pgbench_{uuid.uuid4().hex[:8]}")
+            self.pgbench_target = PgbenchTarget.from_url(pgbench_url)
+            pgbench_ready = asyncio.create_task(
+                init_pgbench(self.pgbench_target, self.options.pgbench_scale)
+            )
+            progress.note(f"pgbench -i -s {self.options.pgbench_scale} started alongside")
+        try:
+            with progress.phase("loading the warehouse with COPY"):
+                await self._load()
+            counts = ", ".join(f"{n} {table}" for table, n in self.dataset.counts.items())
+            progress.note(f"loaded {counts}")
+            if server:
+                with progress.phase(f"starting the server ({self.options.workers} workers)"):
+                    await self._start_server()
+                with progress.phase(f"signing in {self.options.clients} clients"):
+                    await self._sign_in()
+            if pgbench_ready is not None:
+                with progress.phase("waiting for pgbench's tables"):
+                    await pgbench_ready
+        finally:
+            if pgbench_ready is not None and not pgbench_ready.done():
+                pgbench_ready.cancel()
+
+    def close(self) -> None:
+        """Stop the server, then the database, and delete the folder; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self.progress.note("stopping the server and the database")
+        if self.server is not None:
+            _stop_process_group(self.server)
+        if self.pgdata is not None:
+            stop_embedded(self.pgdata, delete=True)
+        elif self.created_databases:
+            for name in self.created_databases:
+                _drop_database(self.admin_url, name)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _start_database(self) -> None:
+        given = self.options.database_url
+        if given:
+            self.admin_url = given
+            self.settings = {"server": "given by --database-url (settings as found)"}
+            return
+        tuning = dict(TUNING)
+        if self.options.durable:
+            tuning["synchronous_commit"] = "on"
+        self.folder.chmod(0o755)
+        self.pgdata = self.folder / "pgdata"
+        self.admin_url = start_embedded(self.pgdata, tuning=tuning)
+        self.settings = tuning
+
+    async def _create_database(self, name: str) -> str:
+        url = await create_database(self.admin_url, name, exist_ok=False)
+        self.created_databases.append(name)
+        return url
+
+    async def _migrate(self) -> None:
+        # A child process keeps Piccolo's engine and DATABASE_URL out of this process.
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            "import asyncio, sys\n"
+            "from backend.db.migrate import migrate\n"
+            "asyncio.run(migrate(sys.argv[1]))",
+            self.database_url,
+            cwd=PROJECT_ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"migrating failed:\n{output.decode(errors='replace')}")
+
+    async def _load(self) -> None:
+        from backend.auth.service import create_user
+
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            self.user_id = await create_user(
+                conn, BENCH_USER, BENCH_PASSWORD, ["receiver"], display_name="Benchmark"
+            )
+            self.dataset = await load_dataset(conn, scale=self.options.scale, user_id=self.user_id)
+        finally:
+            await conn.close()
+
+    async def _start_server(self) -> None:
+        self.port = _free_port()
+        pool = self.options.server_pool_max()
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "LOTLINE_POOL_MIN": str(min(pool, 4)),
+            "LOTLINE_POOL_MAX": str(pool),
+            "PYTHONUNBUFFERED": "1",
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "backend.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.options.workers),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+        self.server = self._spawn(command, env)
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        healthy = 0
+        async with aiohttp.ClientSession() as session:
+            while healthy < self.options.workers * 2:
+                if self.server.poll() is not None:
+                    raise RuntimeError(f"the server exited:\n{self.server_output()}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the server did not get healthy:\n{self.server_output()}")
+                try:
+                    async with session.get(f"{self.base_url}/health") as response:
+                        healthy = healthy + 1 if response.status == 200 else 0
+                except aiohttp.ClientError:
+                    healthy = 0
+                await asyncio.sleep(0.05 if healthy else 0.2)
+
+    def _spawn(self, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        with self.server_log.open("wb") as log:
+            # A session of its own: Ctrl-C reaches only us, and we stop the server in order.
+            return subprocess.Popen(
+                command,
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    async def _sign_in(self) -> None:
+        limit = asyncio.Semaphore(4)
+
+        async def one(session: aiohttp.ClientSession) -> str:
+            async with (
+                limit,
+                session.post(
+                    f"{self.base_url}/api/auth/login",
+                    json={"username": BENCH_USER, "password": BENCH_PASSWORD},
+                ) as response,
+            ):
+                body = await response.json()
+                if response.status != 200:
+                    raise RuntimeError(f"sign-in failed ({response.status}): {body}")
+                token: str = body["token"]
+                return token
+
+        async with aiohttp.ClientSession() as session:
+            self.tokens = list(
+                await asyncio.gather(*(one(session) for _ in range(self.options.clients)))
+            )
+
+    # -- what benchmarks use -----------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def server_output(self) -> str:
+        """The server's log so far (its last 4000 characters)."""
+        try:
+            return self.server_log.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def postgres_pid(self) -> int | None:
+        if self.pgdata is None:
+            return None
+        try:
+            return int((self.pgdata / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def worker_connections(self) -> list[int]:
+        """Open client connections per server worker (uvicorn shares one listening socket)."""
+        counts = []
+        for worker in _tree(self.server.pid if self.server else None)[1:]:
+            try:
+                established = [
+                    c
+                    for c in worker.net_connections(kind="tcp")
+                    if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == self.port
+                ]
+            except psutil.Error:
+                continue
+            counts.append(len(established))
+        return counts
+
+    def cpu_snapshot(self) -> dict[str, float]:
+        """CPU seconds used so far by the load generator, the server and PostgreSQL."""
+        snapshot = {"loadgen": _cpu_seconds(psutil.Process())}
+        for name, pid in (
+            ("server", self.server.pid if self.server else None),
+            ("postgres", self.postgres_pid()),
+        ):
+            total = 0.0
+            for process in _tree(pid):
+                try:
+                    total += _cpu_seconds(process)
+                except psutil.Error:
+                    continue
+            snapshot[name] = total
+        busy = psutil.cpu_times()
+        snapshot["machine_idle"] = float(busy.idle)
+        return snapshot
+
+    async def run_load(
+        self,
+        next_request: Callable[[int], BenchRequest],
+        on_error: Callable[[BenchRequest, int, bytes], None] | None = None,
+    ) -> tuple[RunStats, dict[str, float]]:
+        """One closed-loop run from every client; returns its stats and CPU shares."""
+        options = self.options
+        connections: list[HttpConnection] = [
+            open_connection(
+                options.http_client, "127.0.0.1", self.port, {"Authorization": f"Bearer {token}"}
+            )
+            for token in self.tokens
+        ]
+        cpu: dict[str, float] = {}
+
+        async def sample() -> None:
+            await asyncio.sleep(options.warmup_s)
+            before = self.cpu_snapshot()
+            await asyncio.sleep(options.duration_s)
+            after = self.cpu_snapshot()
+            capacity = options.duration_s * (psutil.cpu_count() or 1)
+            for key in before:
+                cpu[key] = round((after[key] - before[key]) / capacity, 3)
+
+        sampler = asyncio.create_task(sample())
+        try:
+            stats = await run_closed_loop(
+                connections,
+                next_request,
+                warmup_s=options.warmup_s,
+                duration_s=options.duration_s,
+                on_error=on_error,
+            )
+            await sampler
+        finally:
+            sampler.cancel()
+            for connection in connections:
+                await connection.close()
+        return stats, cpu
+
+    async def pgbench_tps(self, duration_s: float | None = None) -> float:
+        """The database's one-row-update ceiling, measured now."""
+        assert self.pgbench_target is not None, "start(pgbench=True) first"
+        options = self.options
+        return await run_pgbench(
+            self.pgbench_target,
+            scale=options.pgbench_scale,
+            clients=options.pgbench_clients,
+            threads=options.pgbench_threads,
+            duration_s=round(duration_s or options.duration_s),
+        )
+
+    async def ledger_mismatches(self) -> int:
+        """Balances that disagree with the movement ledger (0 after a correct run)."""
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            return await ledger_mismatches(conn)
+        finally:
+            await conn.close()
+
+
+def _stop_process_group(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """SIGTERM the server's session (master and workers); SIGKILL what outlives `timeout`."""
+    members = _tree(process.pid)
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    _, alive = psutil.wait_procs(members, timeout=5)
+    for member in alive:
+        with suppress(psutil.Error):
+            member.kill()
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    subprocess.run(
+        [
+            str(pg_bin("psql")),
+            admin_url,
+            "-q",
+            "-c",
+            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+        ],
+        capture_output=True,
+        check=False,
+    )

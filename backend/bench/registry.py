@@ -1,0 +1,71 @@
+"""Benchmarks by name, and the shape of what they report.
+
+A benchmark is an async function taking a started `Harness` and returning a `BenchResult`;
+`@benchmark("name", ...)` registers it for `lotline bench name`. The harness owns the
+database, the data, the server and the clients; the function owns its workload.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from backend.bench.harness import Harness
+
+__all__ = ["BENCHMARKS", "BenchResult", "Benchmark", "TableRow", "benchmark"]
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One line of the printed table."""
+
+    metric: str
+    value: str
+    target: str = ""
+    verdict: str = ""
+
+
+@dataclass
+class BenchResult:
+    """What a benchmark found: the JSON object and the table that shows it."""
+
+    metrics: dict[str, Any]
+    rows: list[TableRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    ok: bool = True
+    """False when something went wrong that the numbers alone would hide (errors, mismatches)."""
+
+
+BenchFunction = Callable[[Harness], Awaitable[BenchResult]]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    summary: str
+    run: BenchFunction
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    needs_server: bool = True
+    needs_pgbench: bool = True
+
+
+BENCHMARKS: dict[str, Benchmark] = {}
+
+
+def benchmark(
+    name: str,
+    summary: str,
+    *,
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+    needs_server: bool = True,
+    needs_pgbench: bool = True,
+) -> Callable[[BenchFunction], BenchFunction]:
+    """Register the decorated function as benchmark `name`."""
+
+    def register(run: BenchFunction) -> BenchFunction:
+        BENCHMARKS[name] = Benchmark(name, summary, run, add_arguments, needs_server, needs_pgbench)
+        return run
+
+    return register
