@@ -27,6 +27,7 @@ from backend.lots.routes import LotController
 from backend.receiving.routes import ReceiptController
 from backend.settings import get_settings
 from backend.web.deps import provide_db
+from backend.web.strict_body import check_body_strictly
 
 __all__ = ["create_app"]
 
@@ -62,6 +63,7 @@ def create_app() -> Litestar:
         dependencies={"db": Provide(provide_db)},
         middleware=[DefineMiddleware(TokenAuthMiddleware, exclude=["^/schema", "^/health"])],
         guards=[role_guard],
+        before_request=check_body_strictly,
         exception_handlers=exception_handlers,
         on_startup=[start_pool],
         on_shutdown=[stop_pool],

@@ -87,19 +87,32 @@ def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     return _response(exc.as_problem())
 
 
+_MALFORMED = ("malformed", "truncated", "trailing characters", "invalid utf-8")
+
+
+def _is_malformed_json(text: str) -> bool:
+    lowered = text.lower()
+    return any(marker in lowered for marker in _MALFORMED)
+
+
 def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    errors = exc.extra if isinstance(exc.extra, list) else []
-    messages = " ".join(
-        str(error.get("message", "")) for error in errors if isinstance(error, dict)
-    )
-    if "malformed" in messages.lower() or "json is malformed" in str(exc.detail).lower():
+    errors = [error for error in (exc.extra or []) if isinstance(error, dict)]
+    messages = "; ".join(str(error.get("message", "")) for error in errors)
+    if any(error.get("key") == "data" and error.get("message") == "'data'" for error in errors):
+        return _response(problem(400, "body_required", "This request needs a JSON body."))
+    if _is_malformed_json(messages or str(exc.detail)):
         return _response(problem(400, "malformed_json", "The body is not valid JSON."))
-    detail = messages or str(exc.detail)
+    fields = ", ".join(
+        str(error["key"]) for error in errors if error.get("key") not in (None, "data")
+    )
+    detail = f"{fields}: {messages}" if fields else messages or str(exc.detail)
     return _response(problem(400, "invalid_request", detail, errors=errors))
 
 
 def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
+    if status == 400 and _is_malformed_json(str(exc.detail)):
+        return _response(problem(400, "malformed_json", "The body is not valid JSON."))
     if status >= 500:
         log.error("server error: %s", exc.detail)
         return _response(problem(status, "internal_error", "Something went wrong on the server."))

@@ -74,6 +74,9 @@ class BenchOptions:
     pgbench_threads: int = 2
     durable: bool = False
     pool_max: int | None = None
+    profile_sql: bool = False
+    """Load pg_stat_statements and report the statements that took the database's time."""
+
     extra: dict[str, Any] = field(default_factory=dict)
     """Options particular to one benchmark."""
 
@@ -173,6 +176,8 @@ class Harness:
         with progress.phase("creating and migrating the database"):
             self.database_url = await self._create_database(name)
             await self._migrate()
+            if self.options.profile_sql:
+                await self._execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         pgbench_ready = None
         if pgbench:
             pgbench_url = await self._create_database(f"pgbench_{uuid.uuid4().hex[:8]}")
@@ -222,6 +227,8 @@ class Harness:
         tuning = dict(TUNING)
         if self.options.durable:
             tuning["synchronous_commit"] = "on"
+        if self.options.profile_sql:
+            tuning["shared_preload_libraries"] = "pg_stat_statements"
         self.folder.chmod(0o755)
         self.pgdata = self.folder / "pgdata"
         self.admin_url = start_embedded(self.pgdata, tuning=tuning)
@@ -446,6 +453,45 @@ class Harness:
             threads=options.pgbench_threads,
             duration_s=round(duration_s or options.duration_s),
         )
+
+    async def _execute(self, sql: str) -> None:
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    async def reset_sql_profile(self) -> None:
+        """Forget the statements seen so far (with `profile_sql`)."""
+        if self.options.profile_sql:
+            await self._execute("SELECT pg_stat_statements_reset()")
+
+    async def sql_profile(self, limit: int = 15) -> list[dict[str, Any]]:
+        """The statements of the benchmark database that took the most time, since the reset."""
+        if not self.options.profile_sql:
+            return []
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            rows = await conn.fetch(
+                """SELECT calls, total_exec_time, mean_exec_time, rows,
+                          regexp_replace(query, '\\s+', ' ', 'g') AS query
+                     FROM pg_stat_statements
+                    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                    ORDER BY total_exec_time DESC LIMIT $1""",
+                limit,
+            )
+        finally:
+            await conn.close()
+        return [
+            {
+                "calls": row["calls"],
+                "total_ms": round(row["total_exec_time"], 1),
+                "mean_ms": round(row["mean_exec_time"], 3),
+                "rows": row["rows"],
+                "query": row["query"][:300],
+            }
+            for row in rows
+        ]
 
     async def ledger_mismatches(self) -> int:
         """Balances that disagree with the movement ledger (0 after a correct run)."""

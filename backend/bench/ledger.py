@@ -143,6 +143,7 @@ async def run_ledger(harness: Harness) -> BenchResult:
 
     runs: list[dict[str, Any]] = []
     statuses: Counter[str] = Counter()
+    await harness.reset_sql_profile()
     for number in range(1, options.runs + 1):
         with progress.phase(
             f"run {number}/{options.runs}: {options.clients} clients, "
@@ -174,6 +175,7 @@ async def run_ledger(harness: Harness) -> BenchResult:
             f"cpu {cpu}"
         )
 
+    sql_profile = await harness.sql_profile()
     with progress.phase("checking the ledger against the balances"):
         mismatches = await harness.ledger_mismatches()
 
@@ -208,6 +210,8 @@ async def run_ledger(harness: Harness) -> BenchResult:
         "runs": runs,
         "move_share": workload.move_share,
     }
+    if sql_profile:
+        metrics["sql_profile"] = sql_profile
     rows = [
         TableRow(
             "writes/s (201s)",
@@ -248,6 +252,11 @@ async def run_ledger(harness: Harness) -> BenchResult:
             )
         )
     notes = [f"{sample['status']} on {sample['kind']}: {sample['body']}" for sample in samples]
+    notes += [
+        f"sql {entry['total_ms']:>9.0f} ms {entry['calls']:>7} calls "
+        f"{entry['mean_ms']:.3f} ms/call: {entry['query'][:110]}"
+        for entry in sql_profile
+    ]
     return BenchResult(metrics, rows, notes, ok=errors == 0 and mismatches == 0)
 
 

@@ -46,6 +46,11 @@ def _common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pgbench-scale", type=int, default=10, help="pgbench -s (10)")
     parser.add_argument("--pgbench-clients", type=int, default=32, help="pgbench -c (32)")
     parser.add_argument(
+        "--profile-sql",
+        action="store_true",
+        help="load pg_stat_statements and report the costliest statements",
+    )
+    parser.add_argument(
         "--durable", action="store_true", help="synchronous_commit=on (default off)"
     )
 
@@ -95,6 +100,7 @@ def _options(args: argparse.Namespace) -> BenchOptions:
         pgbench_scale=args.pgbench_scale,
         pgbench_clients=args.pgbench_clients,
         durable=args.durable,
+        profile_sql=args.profile_sql,
         extra={k: v for k, v in vars(args).items() if k not in _COMMON},
     )
 

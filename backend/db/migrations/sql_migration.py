@@ -21,7 +21,7 @@ def sql_migration(migration_id: str, sql_file: str, description: str) -> Migrati
     async def run() -> None:
         engine = engine_finder()
         assert engine is not None
-        transaction = engine.current_transaction.get()  # type: ignore[attr-defined]
+        transaction = engine.current_transaction.get()
         if transaction is not None:
             await transaction.connection.execute(sql)
             return
