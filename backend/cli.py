@@ -17,9 +17,14 @@ from collections.abc import Sequence
 from types import FrameType
 from urllib.parse import urlsplit, urlunsplit
 
-from backend.db.embedded import stop_embedded
 from backend.db.migrate import migrate
-from backend.db.provision import Provisioned, embedded_pgdata, ensure_database, provision
+from backend.db.provision import (
+    Provisioned,
+    embedded_pgdata,
+    ensure_database,
+    provision,
+    stop_embedded_checked,
+)
 from backend.settings import get_settings
 
 __all__ = ["DEMO_ROLES", "main"]
@@ -151,7 +156,8 @@ def _db_url(args: argparse.Namespace) -> int:
 
 def _db_stop(args: argparse.Namespace) -> int:
     pgdata = embedded_pgdata().resolve()
-    stop_embedded(pgdata)
+    if not stop_embedded_checked(pgdata):
+        return 1
     print(f"embedded PostgreSQL stopped: {pgdata}")
     return 0
 

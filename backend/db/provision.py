@@ -8,6 +8,7 @@ command and a second start of `lotline serve` see the same data.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -25,6 +26,7 @@ __all__ = [
     "embedded_running",
     "ensure_database",
     "provision",
+    "stop_embedded_checked",
     "with_database",
 ]
 
@@ -45,7 +47,7 @@ class Provisioned:
     def stop_if_started(self) -> None:
         """Stop the embedded server when this process started it; leave anything else alone."""
         if self.started_embedded and self.pgdata is not None:
-            stop_embedded(self.pgdata)
+            stop_embedded_checked(self.pgdata)
 
 
 def embedded_pgdata() -> Path:
@@ -66,6 +68,19 @@ def embedded_running(pgdata: Path) -> bool:
         return False
     except PermissionError:
         return True
+    return True
+
+
+def stop_embedded_checked(pgdata: Path) -> bool:
+    """Stop the embedded server in `pgdata`; say so on stderr and return False if it still runs."""
+    stop_embedded(pgdata)
+    if embedded_running(pgdata):
+        print(
+            f"lotline: could not stop the embedded PostgreSQL in {pgdata} "
+            "(can its owner, user embedded_postgres, still reach that folder?)",
+            file=sys.stderr,
+        )
+        return False
     return True
 
 

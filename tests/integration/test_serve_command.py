@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +73,16 @@ class Sandbox:
         socket_dir = (self.pgdata / "postmaster.pid").read_text().splitlines()[4].strip()
         return f"postgresql://postgres:@/lotline?host={socket_dir}"
 
+    def report(self) -> str:
+        """The serve logs and the end of the PostgreSQL log, for failure messages."""
+        parts = [
+            f"--- {log.name}\n{log.read_text()}" for log in sorted(self.root.glob("serve-*.log"))
+        ]
+        pg_log = self.pgdata / "log"
+        if pg_log.exists():
+            parts.append("--- postgres log\n" + "\n".join(pg_log.read_text().splitlines()[-30:]))
+        return "\n".join(parts)
+
     def close(self) -> None:
         for process in self.processes:
             stop_process(process)
@@ -78,10 +90,14 @@ class Sandbox:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    box = Sandbox(tmp_path)
+def sandbox() -> Iterator[Sandbox]:
+    # Not under pytest's tmp_path: pytest resets its base folder to mode 0700 at every run,
+    # which would lock the embedded server's owner (user embedded_postgres) out mid-test.
+    root = Path(tempfile.mkdtemp(prefix="lotline-serve-test-"))
+    box = Sandbox(root)
     yield box
     box.close()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:
@@ -123,7 +139,7 @@ async def test_serve_stops_cleanly_and_keeps_its_data(sandbox: Sandbox) -> None:
         await conn.close()
 
     _stop(process, log, signal.SIGINT)
-    assert sandbox.postgres_pid() is None, "the embedded PostgreSQL was left running"
+    assert sandbox.postgres_pid() is None, sandbox.report()
     assert _gone(pid)
 
     process, log = sandbox.serve()
@@ -137,7 +153,7 @@ async def test_serve_stops_cleanly_and_keeps_its_data(sandbox: Sandbox) -> None:
     pid = sandbox.postgres_pid()
     assert pid is not None
     _stop(process, log, signal.SIGTERM)
-    assert sandbox.postgres_pid() is None
+    assert sandbox.postgres_pid() is None, sandbox.report()
     assert _gone(pid)
 
 
@@ -153,7 +169,7 @@ async def test_serve_reuses_an_embedded_server_that_is_already_running(sandbox: 
 
     _stop(process, log, signal.SIGINT)
     # serve did not start it, so it leaves it for whoever did; db-stop stops it.
-    assert sandbox.postgres_pid() == pid and _alive(pid)
+    assert sandbox.postgres_pid() == pid and _alive(pid), sandbox.report()
     conn = await asyncpg.connect(url)
     try:
         assert await conn.fetchval("SELECT count(*) FROM role") > 0
@@ -161,5 +177,5 @@ async def test_serve_reuses_an_embedded_server_that_is_already_running(sandbox: 
         await conn.close()
 
     sandbox.lotline("db-stop")
-    assert sandbox.postgres_pid() is None
+    assert sandbox.postgres_pid() is None, sandbox.report()
     assert _gone(pid)
