@@ -374,6 +374,8 @@ class Harness:
         counts = []
         for worker in _tree(self.server.pid if self.server else None)[1:]:
             try:
+                if "resource_tracker" in " ".join(worker.cmdline()):
+                    continue
                 established = [
                     c
                     for c in worker.net_connections(kind="tcp")

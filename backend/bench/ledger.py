@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import msgspec
+import psutil
 
 from backend.bench.dataset import Dataset
 from backend.bench.harness import Harness
@@ -155,6 +156,7 @@ async def run_ledger(harness: Harness) -> BenchResult:
         with progress.phase(f"run {number}/{options.runs}: pgbench"):
             tps = await harness.pgbench_tps()
         statuses.update(stats.statuses)
+        cpu_ms = _cpu_ms_per_request(cpu, options.duration_s, len(stats.latencies_ms))
         run = {
             "writes_per_s": round(summary["per_s"], 1),
             "p50_ms": round(summary["p50_ms"], 2),
@@ -166,6 +168,7 @@ async def run_ledger(harness: Harness) -> BenchResult:
             "writes_by_kind": dict(stats.by_kind),
             "pgbench_tps": round(tps, 1),
             "cpu_share": cpu,
+            "cpu_ms_per_request": cpu_ms,
             "connections_per_worker": connections,
         }
         runs.append(run)
@@ -187,6 +190,11 @@ async def run_ledger(harness: Harness) -> BenchResult:
     )
     cpu_keys = runs[0]["cpu_share"].keys() if runs else ()
     cpu_share = {key: round(median([run["cpu_share"][key] for run in runs]), 3) for key in cpu_keys}
+    cpu_ms_keys = runs[0]["cpu_ms_per_request"].keys() if runs else ()
+    cpu_ms = {
+        key: round(median([run["cpu_ms_per_request"][key] for run in runs]), 3)
+        for key in cpu_ms_keys
+    }
     errors = sum(run["errors"] for run in runs)
     writes = round(middle["writes_per_s"], 1)
     p50 = round(middle["p50_ms"], 2)
@@ -207,6 +215,7 @@ async def run_ledger(harness: Harness) -> BenchResult:
         "targets": {"writes_per_s": TARGET_WRITES_PER_S, "p99_ms": TARGET_P99_MS},
         "meets_targets": meets,
         "cpu_share": cpu_share,
+        "cpu_ms_per_request": cpu_ms,
         "runs": runs,
         "move_share": workload.move_share,
     }
@@ -242,6 +251,10 @@ async def run_ledger(harness: Harness) -> BenchResult:
                 for k in ("server", "postgres", "loadgen", "machine_idle")
             ),
         ),
+        TableRow(
+            "cpu ms per request server / postgres / loadgen",
+            " / ".join(f"{cpu_ms.get(k, 0):.2f}" for k in ("server", "postgres", "loadgen")),
+        ),
     ]
     for index, run in enumerate(runs, 1):
         rows.append(
@@ -258,6 +271,18 @@ async def run_ledger(harness: Harness) -> BenchResult:
         for entry in sql_profile
     ]
     return BenchResult(metrics, rows, notes, ok=errors == 0 and mismatches == 0)
+
+
+def _cpu_ms_per_request(
+    cpu: dict[str, float], duration_s: float, requests: int
+) -> dict[str, float]:
+    """CPU milliseconds each component spent per answered request."""
+    cores = psutil.cpu_count() or 1
+    return {
+        key: round(share * cores * duration_s * 1000 / requests, 3) if requests else 0.0
+        for key, share in cpu.items()
+        if key != "machine_idle"
+    }
 
 
 def _verdict(ok: bool) -> str:

@@ -2,9 +2,9 @@
 
 Each client sends a request, waits for its answer and sends the next one, like a handheld
 whose operator scans as fast as the server answers. Two HTTP clients are available: a
-minimal HTTP/1.1 keep-alive protocol on asyncio (the default: it spends about a third of the
-CPU per request that aiohttp does, leaving that CPU to the server on a 2-core machine) and
-aiohttp, kept for comparison (`--http-client aiohttp`).
+minimal HTTP/1.1 keep-alive protocol on asyncio, the default because it spends less than half
+the CPU per request that aiohttp does (0.14 against 0.35 ms measured here), leaving that CPU
+to the server on a 2-core machine; and aiohttp, kept for comparison (`--http-client aiohttp`).
 """
 
 from __future__ import annotations
