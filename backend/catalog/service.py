@@ -139,17 +139,30 @@ async def list_locations(
     return [_location_out(row) for row in rows]
 
 
+_RESOLVE_LOCATION = (
+    """SELECT * FROM (
+        SELECT 1 AS rank, r.* FROM ("""
+    + _LOCATION_SELECT
+    + """ WHERE l.barcode = $1) r
+        UNION ALL
+        SELECT 2, r.* FROM ("""
+    + _LOCATION_SELECT
+    + """ WHERE strpos($1, '/') > 0 AND w.code = split_part($1, '/', 1)
+                AND l.code = substr($1, strpos($1, '/') + 1)) r
+        UNION ALL
+        SELECT 3, r.* FROM ("""
+    + _LOCATION_SELECT
+    + """ WHERE l.code = $1) r
+    ) found ORDER BY rank LIMIT 2"""
+)
+
+
 async def resolve_location(conn: asyncpg.Connection, ref: str) -> asyncpg.Record:
     """The location a request names by barcode, `WAREHOUSE/CODE`, or a code unique to one site."""
-    rows = await conn.fetch(
-        _LOCATION_SELECT
-        + """ WHERE l.barcode = $1 OR w.code || '/' || l.code = $1 OR l.code = $1
-              ORDER BY (l.barcode = $1) DESC, (w.code || '/' || l.code = $1) DESC LIMIT 2""",
-        ref,
-    )
+    rows = await conn.fetch(_RESOLVE_LOCATION, ref)
     if not rows:
         raise DomainError("unknown_location", f"No location {ref!r}.", 422)
-    if len(rows) > 1 and rows[0]["barcode"] != ref and rows[0]["code"] == rows[1]["code"]:
+    if len(rows) > 1 and rows[0]["rank"] == rows[1]["rank"] == 3:
         raise DomainError(
             "ambiguous_location",
             f"Location {ref!r} exists in more than one warehouse: use WAREHOUSE/{ref}.",

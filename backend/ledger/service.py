@@ -22,6 +22,7 @@ __all__ = [
     "Transfer",
     "adjust",
     "apply_transfer",
+    "location_name",
     "lot_gate",
     "move",
     "movement_out",
@@ -35,6 +36,8 @@ class Transfer:
 
     kind: str
     lot_id: int
+    lot_code: str
+    sku: str
     quantity: int
     from_location: asyncpg.Record | None = None
     to_location: asyncpg.Record | None = None
@@ -148,10 +151,39 @@ async def _move_serials(conn: asyncpg.Connection, transfer: Transfer) -> list[in
     return [row["id"] for row in rows]
 
 
+_TRANSFER = """
+WITH taken AS (
+    UPDATE stock_balance SET quantity = quantity - $5, updated_at = now()
+     WHERE $3::bigint IS NOT NULL AND lot_id = $2 AND location_id = $3
+       AND quantity - allocated >= $5
+    RETURNING 1
+), allowed AS (
+    SELECT $3::bigint IS NULL OR EXISTS (SELECT 1 FROM taken) AS ok
+), put AS (
+    INSERT INTO stock_balance (lot_id, location_id, quantity)
+    SELECT $2, $4, $5 FROM allowed WHERE ok AND $4::bigint IS NOT NULL
+    ON CONFLICT (lot_id, location_id)
+    DO UPDATE SET quantity = stock_balance.quantity + EXCLUDED.quantity, updated_at = now()
+    RETURNING 1
+), written AS (
+    INSERT INTO movement (kind, lot_id, from_location_id, to_location_id, quantity, reason,
+                          reference, user_id, device_id, idempotency_key)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM allowed WHERE ok
+    RETURNING id, created_at
+)
+SELECT id, created_at, (SELECT count(*) FROM put) AS put FROM written
+"""
+
+
+def location_name(location: asyncpg.Record | None) -> str | None:
+    """`WAREHOUSE/CODE`, how movements name a location."""
+    return None if location is None else f"{location['warehouse']}/{location['code']}"
+
+
 async def apply_transfer(
     conn: asyncpg.Connection, transfer: Transfer, *, serial_ids: list[int] | None = None
-) -> int:
-    """Write one movement and its balances; returns the movement id.
+) -> MovementOut:
+    """Write one movement and its balances in one statement; return the movement.
 
     Must run inside the caller's transaction. `serial_ids` are serials the caller already
     placed (a receipt creates them); otherwise named serials are moved here.
@@ -159,48 +191,14 @@ async def apply_transfer(
     await _check_destination(conn, transfer)
     if serial_ids is None:
         serial_ids = await _move_serials(conn, transfer) if transfer.serials else []
-    if transfer.from_location is not None:
-        taken = await conn.fetchval(
-            """UPDATE stock_balance SET quantity = quantity - $3, updated_at = now()
-                WHERE lot_id = $1 AND location_id = $2 AND quantity - allocated >= $3
-               RETURNING quantity""",
-            transfer.lot_id,
-            transfer.from_location["id"],
-            transfer.quantity,
-        )
-        if taken is None:
-            available = await conn.fetchval(
-                """SELECT quantity - allocated FROM stock_balance
-                    WHERE lot_id = $1 AND location_id = $2""",
-                transfer.lot_id,
-                transfer.from_location["id"],
-            )
-            raise DomainError(
-                "insufficient_stock",
-                f"Only {available or 0} free units of this lot at "
-                f"{transfer.from_location['code']}; {transfer.quantity} asked.",
-                409,
-                available=available or 0,
-            )
-    if transfer.to_location is not None:
-        await conn.execute(
-            """INSERT INTO stock_balance (lot_id, location_id, quantity) VALUES ($1, $2, $3)
-               ON CONFLICT (lot_id, location_id)
-               DO UPDATE SET quantity = stock_balance.quantity + EXCLUDED.quantity,
-                             updated_at = now()""",
-            transfer.lot_id,
-            transfer.to_location["id"],
-            transfer.quantity,
-        )
     actor = transfer.actor
-    movement_id: int = await conn.fetchval(
-        """INSERT INTO movement (kind, lot_id, from_location_id, to_location_id, quantity, reason,
-                                 reference, user_id, device_id, idempotency_key)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id""",
+    source, target = transfer.from_location, transfer.to_location
+    written = await conn.fetchrow(
+        _TRANSFER,
         transfer.kind,
         transfer.lot_id,
-        transfer.from_location["id"] if transfer.from_location else None,
-        transfer.to_location["id"] if transfer.to_location else None,
+        source["id"] if source else None,
+        target["id"] if target else None,
         transfer.quantity,
         transfer.reason,
         transfer.reference,
@@ -208,24 +206,48 @@ async def apply_transfer(
         actor.device_id if actor else None,
         transfer.idempotency_key,
     )
+    if written is None:
+        assert source is not None
+        available = await conn.fetchval(
+            """SELECT quantity - allocated FROM stock_balance
+                WHERE lot_id = $1 AND location_id = $2""",
+            transfer.lot_id,
+            source["id"],
+        )
+        raise DomainError(
+            "insufficient_stock",
+            f"Only {available or 0} free units of this lot at {location_name(source)}; "
+            f"{transfer.quantity} asked.",
+            409,
+            available=available or 0,
+        )
     if serial_ids:
         await conn.execute(
             """INSERT INTO movement_serial (movement_id, serial_id)
                SELECT $1, unnest($2::bigint[])""",
-            movement_id,
+            written["id"],
             serial_ids,
         )
-    return movement_id
-
-
-async def movement_by_id(conn: asyncpg.Connection, movement_id: int) -> MovementOut:
-    row = await conn.fetchrow(_MOVEMENT_SELECT + " WHERE m.id = $1", movement_id)
-    return movement_out(row)
+    return MovementOut(
+        id=written["id"],
+        kind=transfer.kind,
+        lot_id=transfer.lot_id,
+        lot_code=transfer.lot_code,
+        sku=transfer.sku,
+        from_location=location_name(source),
+        to_location=location_name(target),
+        quantity=transfer.quantity,
+        serials=sorted(transfer.serials),
+        reason=transfer.reason,
+        reference=transfer.reference,
+        user=actor.username if actor else None,
+        at=written["created_at"],
+    )
 
 
 async def _lot_for_stock(conn: asyncpg.Connection, lot_id: int) -> asyncpg.Record:
     lot = await conn.fetchrow(
-        """SELECT l.id, p.tracking FROM lot l JOIN product p ON p.id = l.product_id
+        """SELECT l.id, l.code, p.sku, p.tracking FROM lot l JOIN product p ON p.id = l.product_id
             WHERE l.id = $1""",
         lot_id,
     )
@@ -251,11 +273,13 @@ async def move(conn: asyncpg.Connection, data: MoveIn, actor: Actor) -> Outcome:
         target = await resolve_location(conn, data.to_location)
         if source["id"] == target["id"]:
             raise DomainError("same_location", "A move needs two different locations.", 422)
-        movement_id = await apply_transfer(
+        movement = await apply_transfer(
             conn,
             Transfer(
                 kind="move",
                 lot_id=lot["id"],
+                lot_code=lot["code"],
+                sku=lot["sku"],
                 quantity=data.quantity,
                 from_location=source,
                 to_location=target,
@@ -265,7 +289,7 @@ async def move(conn: asyncpg.Connection, data: MoveIn, actor: Actor) -> Outcome:
                 idempotency_key=data.idempotency_key,
             ),
         )
-        return MovementResult(movement=await movement_by_id(conn, movement_id))
+        return MovementResult(movement=movement)
 
     return await apply_once(conn, data, "move", actor.user_id, effect)
 
@@ -291,11 +315,13 @@ async def adjust(conn: asyncpg.Connection, data: AdjustmentIn, actor: Actor) -> 
                     "serial_count_mismatch", f"{data.delta} units need {data.delta} serials.", 422
                 )
             serial_ids = await _serials_for_adjustment_up(conn, lot["id"], data.serials, location)
-        movement_id = await apply_transfer(
+        movement = await apply_transfer(
             conn,
             Transfer(
                 kind="adjustment",
                 lot_id=lot["id"],
+                lot_code=lot["code"],
+                sku=lot["sku"],
                 quantity=abs(data.delta),
                 from_location=None if up else location,
                 to_location=location if up else None,
@@ -306,7 +332,7 @@ async def adjust(conn: asyncpg.Connection, data: AdjustmentIn, actor: Actor) -> 
             ),
             serial_ids=serial_ids,
         )
-        return MovementResult(movement=await movement_by_id(conn, movement_id))
+        return MovementResult(movement=movement)
 
     return await apply_once(conn, data, "adjustment", actor.user_id, effect)
 

@@ -10,7 +10,7 @@ from backend.domain.lot_codes import DEFAULT_TEMPLATE, LotCodeError, render_lot_
 from backend.domain.lot_records import derived_expiry, record_conflicts
 from backend.errors import DomainError
 from backend.ledger.idempotency import Outcome, apply_once
-from backend.ledger.service import Transfer, apply_transfer, movement_by_id
+from backend.ledger.service import Transfer, apply_transfer
 from backend.lots.service import lot_by_id
 from backend.receiving.schemas import ReceiptIn, ReceiptOut
 
@@ -45,13 +45,15 @@ async def receive(conn: asyncpg.Connection, data: ReceiptIn, actor: Actor) -> Ou
             )
         _check_serials(product["tracking"], data)
         supplier = await resolve_supplier(conn, data.supplier) if data.supplier else None
-        lot_id, created = await _find_or_create_lot(conn, product, supplier, data)
+        lot_id, lot_code, created = await _find_or_create_lot(conn, product, supplier, data)
         serial_ids = await _create_serials(conn, product["id"], lot_id, location["id"], data)
-        movement_id = await apply_transfer(
+        movement = await apply_transfer(
             conn,
             Transfer(
                 kind="receipt",
                 lot_id=lot_id,
+                lot_code=lot_code,
+                sku=product["sku"],
                 quantity=data.quantity,
                 to_location=location,
                 serials=list(data.serials or []),
@@ -63,7 +65,7 @@ async def receive(conn: asyncpg.Connection, data: ReceiptIn, actor: Actor) -> Ou
         )
         return ReceiptOut(
             lot=await lot_by_id(conn, lot_id),
-            movement=await movement_by_id(conn, movement_id),
+            movement=movement,
             lot_created=created,
         )
 
@@ -93,7 +95,7 @@ async def _find_or_create_lot(
     product: asyncpg.Record,
     supplier: asyncpg.Record | None,
     data: ReceiptIn,
-) -> tuple[int, bool]:
+) -> tuple[int, str, bool]:
     expiry = derived_expiry(data.expiry, data.production_date, product["shelf_life_days"])
     values = {
         "supplier_id": supplier["id"] if supplier else None,
@@ -124,7 +126,7 @@ async def _find_or_create_lot(
             raise DomainError(error.code, str(error), 422) from error
         lot_id = await _insert_lot(conn, product["id"], code, values)
         if lot_id is not None:
-            return lot_id, True
+            return lot_id, code, True
     raise DomainError(
         "lot_code_exhausted", "Could not make an unused lot code from the template.", 409
     )
@@ -151,10 +153,10 @@ async def _insert_lot(
 
 async def _existing_or_new(
     conn: asyncpg.Connection, product_id: int, code: str, values: dict[str, object]
-) -> tuple[int, bool]:
+) -> tuple[int, str, bool]:
     lot_id = await _insert_lot(conn, product_id, code, values or dict.fromkeys(_LOT_FIELDS))
     if lot_id is not None:
-        return lot_id, True
+        return lot_id, code, True
     recorded = await conn.fetchrow(
         """SELECT id, supplier_id, supplier_lot_code, production_date, expiry_date,
                   best_before_date FROM lot WHERE product_id = $1 AND code = $2""",
@@ -170,7 +172,7 @@ async def _existing_or_new(
             409,
             fields=conflicts,
         )
-    return recorded["id"], False
+    return recorded["id"], code, False
 
 
 async def _create_serials(

@@ -110,7 +110,8 @@ async def test_same_lot_code_with_other_dates_is_a_conflict_that_changes_nothing
     assert body["fields"] == ["expiry_date"]
     assert await movement_count(db) == before
     balance = await db.fetchval(
-        "SELECT sum(quantity) FROM stock_balance b JOIN lot l ON l.id = b.lot_id WHERE l.code = 'OAT-C'"
+        """SELECT sum(quantity) FROM stock_balance b JOIN lot l ON l.id = b.lot_id
+            WHERE l.code = 'OAT-C'"""
     )
     assert balance == 5
 

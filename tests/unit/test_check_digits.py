@@ -30,4 +30,5 @@ def test_check_digit_matches_the_gs1_worked_example():
 
 
 def test_non_ascii_digits_are_not_digits():
-    assert not is_valid_gtin("０９５０６０００１３４３５２")
+    fullwidth = "".join(chr(0xFF10 + int(d)) for d in "09506000134352")
+    assert not is_valid_gtin(fullwidth)

@@ -22,6 +22,7 @@ CREATE TABLE location (
     created_at    timestamptz NOT NULL DEFAULT now(),
     UNIQUE (warehouse_id, code)
 );
+CREATE INDEX location_code_idx ON location (code);
 
 CREATE TABLE supplier (
     id          bigserial PRIMARY KEY,
