@@ -40,6 +40,12 @@ class Settings:
     token_ttl_hours: int = field(default_factory=lambda: _env_int("LOTLINE_TOKEN_TTL_HOURS", 12))
     """Lifetime of a sign-in token: one shift by default."""
 
+    token_cache_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("LOTLINE_TOKEN_CACHE_SECONDS", "5"))
+    )
+    """How long a worker trusts a token it checked; a revocation made through another worker
+    takes effect there within this time (through the same worker, at once). 0 disables."""
+
     max_body_bytes: int = field(
         default_factory=lambda: _env_int("LOTLINE_MAX_BODY_BYTES", 1_048_576)
     )

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import asyncpg
 
 from backend.auth.passwords import hash_secret, hash_token, new_token, verify_secret
 from backend.auth.schemas import Actor, DeviceOut, LoginIn, LoginOut, UserIn, UserOut
 from backend.errors import DomainError
+from backend.settings import get_settings
 
 __all__ = [
     "ROLES",
+    "TokenCache",
     "actor_for_token",
     "create_user",
     "list_devices",
@@ -152,10 +156,50 @@ async def login(conn: asyncpg.Connection, data: LoginIn, ttl: timedelta) -> Logi
     return LoginOut(token=token, expires_at=expires_at, user=_user_out(row))
 
 
+class TokenCache:
+    """Tokens this worker checked recently, so a request costs no lookup.
+
+    Entries live `seconds` at most and never past the token's expiry; signing out and
+    revoking a device through this worker drop them at once.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._entries: dict[str, tuple[Actor, float]] = {}
+
+    def get(self, token: str) -> Actor | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        actor, until = entry
+        if time.monotonic() >= until:
+            del self._entries[token]
+            return None
+        return actor
+
+    def put(self, token: str, actor: Actor, expires_at: datetime) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        left = (expires_at - datetime.now(UTC)).total_seconds()
+        self._entries[token] = (actor, time.monotonic() + min(self.seconds, left))
+
+    def forget(self, *, token_id: int | None = None, device_id: int | None = None) -> None:
+        self._entries = {
+            token: (actor, until)
+            for token, (actor, until) in self._entries.items()
+            if actor.token_id != token_id and (device_id is None or actor.device_id != device_id)
+        }
+
+
 async def actor_for_token(conn: asyncpg.Connection | asyncpg.Pool, token: str) -> Actor | None:
     """The caller behind a bearer token, or None when it is unknown, expired or revoked."""
+    cached = _token_cache().get(token)
+    if cached is not None:
+        return cached
     row = await conn.fetchrow(
-        """SELECT t.id AS token_id, t.device_id, u.id AS user_id, u.username,
+        """SELECT t.id AS token_id, t.device_id, t.expires_at, u.id AS user_id, u.username,
                   coalesce((SELECT array_agg(r.role) FROM user_role r WHERE r.user_id = u.id),
                            '{}') AS roles
              FROM auth_token t JOIN app_user u ON u.id = t.user_id
@@ -165,16 +209,24 @@ async def actor_for_token(conn: asyncpg.Connection | asyncpg.Pool, token: str) -
     )
     if row is None:
         return None
-    return Actor(
+    actor = Actor(
         user_id=row["user_id"],
         username=row["username"],
         roles=frozenset(row["roles"]),
         token_id=row["token_id"],
         device_id=row["device_id"],
     )
+    _token_cache().put(token, actor, row["expires_at"])
+    return actor
+
+
+@lru_cache(maxsize=1)
+def _token_cache() -> TokenCache:
+    return TokenCache(get_settings().token_cache_seconds)
 
 
 async def revoke_token(conn: asyncpg.Connection, token_id: int) -> None:
+    _token_cache().forget(token_id=token_id)
     await conn.execute(
         "UPDATE auth_token SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", token_id
     )
@@ -213,4 +265,5 @@ async def revoke_device(conn: asyncpg.Connection, device_id: int) -> DeviceOut:
             "UPDATE auth_token SET revoked_at = now() WHERE device_id = $1 AND revoked_at IS NULL",
             device_id,
         )
+    _token_cache().forget(device_id=device_id)
     return _device_out(row)

@@ -29,6 +29,7 @@ __all__ = [
     "list_warehouses",
     "location_barcode",
     "resolve_location",
+    "resolve_locations",
     "resolve_product",
     "resolve_supplier",
 ]
@@ -139,36 +140,49 @@ async def list_locations(
     return [_location_out(row) for row in rows]
 
 
-_RESOLVE_LOCATION = (
-    """SELECT * FROM (
-        SELECT 1 AS rank, r.* FROM ("""
+_RESOLVE_LOCATIONS = (
+    """SELECT ref.n, found.* FROM unnest($1::text[]) WITH ORDINALITY AS ref(value, n)
+    CROSS JOIN LATERAL (
+        SELECT * FROM (
+            SELECT 1 AS rank, r.* FROM ("""
     + _LOCATION_SELECT
-    + """ WHERE l.barcode = $1) r
-        UNION ALL
-        SELECT 2, r.* FROM ("""
+    + """ WHERE l.barcode = ref.value) r
+            UNION ALL
+            SELECT 2, r.* FROM ("""
     + _LOCATION_SELECT
-    + """ WHERE strpos($1, '/') > 0 AND w.code = split_part($1, '/', 1)
-                AND l.code = substr($1, strpos($1, '/') + 1)) r
-        UNION ALL
-        SELECT 3, r.* FROM ("""
+    + """ WHERE strpos(ref.value, '/') > 0 AND w.code = split_part(ref.value, '/', 1)
+                    AND l.code = substr(ref.value, strpos(ref.value, '/') + 1)) r
+            UNION ALL
+            SELECT 3, r.* FROM ("""
     + _LOCATION_SELECT
-    + """ WHERE l.code = $1) r
-    ) found ORDER BY rank LIMIT 2"""
+    + """ WHERE l.code = ref.value) r
+        ) candidates ORDER BY rank LIMIT 2
+    ) found ORDER BY ref.n, found.rank"""
 )
 
 
+async def resolve_locations(conn: asyncpg.Connection, *refs: str) -> list[asyncpg.Record]:
+    """The locations requests name, in one round trip: each by barcode, `WAREHOUSE/CODE`,
+    or a code unique to one site."""
+    rows = await conn.fetch(_RESOLVE_LOCATIONS, list(refs))
+    resolved = []
+    for n, ref in enumerate(refs, start=1):
+        candidates = [row for row in rows if row["n"] == n]
+        if not candidates:
+            raise DomainError("unknown_location", f"No location {ref!r}.", 422)
+        if len(candidates) > 1 and candidates[0]["rank"] == candidates[1]["rank"] == 3:
+            raise DomainError(
+                "ambiguous_location",
+                f"Location {ref!r} exists in more than one warehouse: use WAREHOUSE/{ref}.",
+                422,
+            )
+        resolved.append(candidates[0])
+    return resolved
+
+
 async def resolve_location(conn: asyncpg.Connection, ref: str) -> asyncpg.Record:
-    """The location a request names by barcode, `WAREHOUSE/CODE`, or a code unique to one site."""
-    rows = await conn.fetch(_RESOLVE_LOCATION, ref)
-    if not rows:
-        raise DomainError("unknown_location", f"No location {ref!r}.", 422)
-    if len(rows) > 1 and rows[0]["rank"] == rows[1]["rank"] == 3:
-        raise DomainError(
-            "ambiguous_location",
-            f"Location {ref!r} exists in more than one warehouse: use WAREHOUSE/{ref}.",
-            422,
-        )
-    return rows[0]
+    """The location a request names (see `resolve_locations`)."""
+    return (await resolve_locations(conn, ref))[0]
 
 
 async def create_supplier(conn: asyncpg.Connection, data: SupplierIn) -> SupplierOut:

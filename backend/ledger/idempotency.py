@@ -14,27 +14,11 @@ from litestar import Response
 
 from backend.errors import DomainError
 
-__all__ = [
-    "Outcome",
-    "Replay",
-    "apply_once",
-    "claim_key",
-    "remember_result",
-    "replayed_response",
-    "request_digest",
-]
+__all__ = ["Outcome", "apply_once", "replayed_response", "request_digest"]
 
 
 class _Keyed(Protocol):
     idempotency_key: uuid.UUID
-
-
-@dataclass(frozen=True, slots=True)
-class Replay:
-    """The stored result of an earlier request with the same key."""
-
-    status_code: int
-    body: Any
 
 
 def request_digest(payload: msgspec.Struct) -> bytes:
@@ -42,47 +26,27 @@ def request_digest(payload: msgspec.Struct) -> bytes:
     return hashlib.sha256(msgspec.json.encode(payload)).digest()
 
 
-async def claim_key(
-    conn: asyncpg.Connection, key: uuid.UUID, operation: str, user_id: int, digest: bytes
-) -> Replay | None:
-    """Claim `key` inside the caller's transaction, or return the result it already has.
+class _AlreadyApplied(Exception):
+    """Another request with the same key committed first."""
 
-    A concurrent request with the same key waits on the key's row until the first commits
-    (then gets its result) or rolls back (then proceeds itself).
-    """
-    claimed = await conn.fetchval(
-        """INSERT INTO idempotency_key (key, operation, user_id, request_hash)
-           VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING RETURNING true""",
-        key,
-        operation,
-        user_id,
-        digest,
-    )
-    if claimed:
-        return None
+
+async def _earlier(
+    conn: asyncpg.Connection, key: uuid.UUID, operation: str, digest: bytes
+) -> Outcome | None:
+    """The committed result stored under `key`, if any; a different request is refused."""
     row = await conn.fetchrow(
         "SELECT operation, request_hash, status_code, response FROM idempotency_key WHERE key = $1",
         key,
     )
+    if row is None:
+        return None
     if row["operation"] != operation or bytes(row["request_hash"]) != digest:
         raise DomainError(
             "idempotency_key_reused",
             "This idempotencyKey was used for a different request.",
             409,
         )
-    return Replay(status_code=row["status_code"], body=row["response"])
-
-
-async def remember_result(
-    conn: asyncpg.Connection, key: uuid.UUID, status_code: int, body: Any
-) -> None:
-    """Store the result for `key` in the same transaction as its effect."""
-    await conn.execute(
-        "UPDATE idempotency_key SET status_code = $2, response = $3 WHERE key = $1",
-        key,
-        status_code,
-        msgspec.to_builtins(body),
-    )
+    return Outcome(row["status_code"], row["response"], replayed=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,17 +66,41 @@ async def apply_once(
     effect: Callable[[], Awaitable[Any]],
     status_code: int = 201,
 ) -> Outcome:
-    """Run `effect` and store its result under the request's key, all in one transaction."""
+    """Run `effect` and store its result under the request's key, in one transaction.
+
+    The key is written last, with the result, so a write costs one statement for its key.
+    A retry that races the first try blocks on the rows the first one changed (its stock,
+    its lot, its key) until that commits; then its own key insert finds the key taken, or
+    its effect is refused for the stock the first one took. Either way it rolls back and
+    returns the first result instead, so the effect applies once. A refusal with no stored
+    result for its key stands.
+    """
     assert isinstance(data, msgspec.Struct)
-    async with conn.transaction():
-        replay = await claim_key(
-            conn, data.idempotency_key, operation, user_id, request_digest(data)
-        )
-        if replay is not None:
-            return Outcome(replay.status_code, replay.body, replayed=True)
-        body = await effect()
-        await remember_result(conn, data.idempotency_key, status_code, body)
-        return Outcome(status_code, body, replayed=False)
+    digest = request_digest(data)
+    key = data.idempotency_key
+    try:
+        async with conn.transaction():
+            body = await effect()
+            stored = await conn.fetchval(
+                """INSERT INTO idempotency_key
+                       (key, operation, user_id, request_hash, status_code, response)
+                   VALUES ($1, $2, $3, $4, $5, $6)
+                   ON CONFLICT (key) DO NOTHING RETURNING true""",
+                key,
+                operation,
+                user_id,
+                digest,
+                status_code,
+                msgspec.to_builtins(body),
+            )
+            if not stored:
+                raise _AlreadyApplied
+    except (_AlreadyApplied, DomainError):
+        earlier = await _earlier(conn, key, operation, digest)
+        if earlier is None:
+            raise
+        return earlier
+    return Outcome(status_code, body, replayed=False)
 
 
 def replayed_response(outcome: Outcome) -> Response[Any]:

@@ -13,7 +13,7 @@ from datetime import date
 import asyncpg
 
 from backend.auth.schemas import Actor
-from backend.catalog.service import resolve_location
+from backend.catalog.service import resolve_location, resolve_locations
 from backend.errors import DomainError
 from backend.ledger.idempotency import Outcome, apply_once
 from backend.ledger.schemas import AdjustmentIn, MoveIn, MovementOut, MovementResult
@@ -269,8 +269,7 @@ async def move(conn: asyncpg.Connection, data: MoveIn, actor: Actor) -> Outcome:
     async def effect() -> MovementResult:
         lot = await _lot_for_stock(conn, data.lot_id)
         _check_serials_given(lot["tracking"], data.serials)
-        source = await resolve_location(conn, data.from_location)
-        target = await resolve_location(conn, data.to_location)
+        source, target = await resolve_locations(conn, data.from_location, data.to_location)
         if source["id"] == target["id"]:
             raise DomainError("same_location", "A move needs two different locations.", 422)
         movement = await apply_transfer(

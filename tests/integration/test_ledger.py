@@ -254,3 +254,39 @@ async def test_the_database_refuses_negative_stock_whatever_the_code_does(site, 
 async def test_check_passes_after_all_of_the_above(site, database_url):
     result = lotline_check(database_url)
     assert result.returncode == 0, result.stderr
+
+
+async def test_racing_retries_of_a_move_of_the_last_unit_apply_once(admin_client, site, db):
+    lot_id = await stocked_lot(admin_client, site, 1, "TEA-ONE")
+    body = {
+        "idempotencyKey": str(uuid.uuid4()),
+        "lotId": lot_id,
+        "from": site.bins[0],
+        "to": site.bins[3],
+        "quantity": 1,
+    }
+    responses = await asyncio.gather(
+        *(admin_client.post("/api/moves", json=body) for _ in range(8))
+    )
+    assert {response.status_code for response in responses} == {201}, [r.text for r in responses]
+    assert len({response.json()["movement"]["id"] for response in responses}) == 1
+    moves = await db.fetchval(
+        "SELECT count(*) FROM movement WHERE lot_id = $1 AND kind = 'move'", lot_id
+    )
+    assert moves == 1
+
+
+async def test_a_retry_after_the_stock_is_gone_returns_the_first_result(admin_client, site):
+    lot_id = await stocked_lot(admin_client, site, 1, "TEA-GONE")
+    body = {
+        "idempotencyKey": str(uuid.uuid4()),
+        "lotId": lot_id,
+        "from": site.bins[0],
+        "to": site.bins[3],
+        "quantity": 1,
+    }
+    first = await admin_client.post("/api/moves", json=body)
+    retry = await admin_client.post("/api/moves", json=body)
+    assert first.status_code == retry.status_code == 201
+    assert retry.json() == first.json()
+    assert retry.headers["idempotent-replayed"] == "true"

@@ -161,8 +161,6 @@ CREATE TABLE movement (
     CHECK (kind <> 'adjustment' OR reason IS NOT NULL)
 );
 CREATE INDEX movement_lot_idx ON movement (lot_id, id);
-CREATE INDEX movement_to_idx ON movement (to_location_id) WHERE to_location_id IS NOT NULL;
-CREATE INDEX movement_from_idx ON movement (from_location_id) WHERE from_location_id IS NOT NULL;
 
 CREATE FUNCTION movement_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
