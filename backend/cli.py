@@ -82,9 +82,10 @@ def _print_banner(db: Provisioned, host: str, port: int, workers: int, demo: boo
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from backend.serving import run_workers
 
     settings = get_settings()
+    code = 0
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     previous_term = signal.signal(signal.SIGTERM, _raise_stop)
@@ -92,19 +93,8 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         db = asyncio.run(_prepare(demo=args.demo))
         _print_banner(db, host, port, args.workers, args.demo)
-        # An import string (not an app object) so that workers > 1 can import it themselves;
-        # they inherit DATABASE_URL from this process's environment.
-        uvicorn.run(
-            "backend.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=args.workers,
-            loop="uvloop",
-            http="httptools",
-            log_level="warning",
-            access_log=False,
-        )
+        # Workers import the app themselves and inherit DATABASE_URL from this process.
+        code = run_workers(host, port, args.workers)
     except (KeyboardInterrupt, _Stop):
         pass
     finally:
@@ -112,7 +102,7 @@ def _serve(args: argparse.Namespace) -> int:
             db.stop_if_started()
         signal.signal(signal.SIGTERM, previous_term)
     print("lotline stopped.", flush=True)
-    return 0
+    return code
 
 
 def _migrate(args: argparse.Namespace) -> int:

@@ -46,6 +46,11 @@ class Settings:
     """How long a worker trusts a token it checked; a revocation made through another worker
     takes effect there within this time (through the same worker, at once). 0 disables."""
 
+    reference_cache_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("LOTLINE_REFERENCE_CACHE_SECONDS", "30"))
+    )
+    """How long a worker remembers locations, products and lots it looked up. 0 disables."""
+
     max_body_bytes: int = field(
         default_factory=lambda: _env_int("LOTLINE_MAX_BODY_BYTES", 1_048_576)
     )

@@ -111,6 +111,10 @@ class Progress:
         self.note(f"{name}: done in {took:.1f}s")
 
 
+def _bench_user(n: int) -> str:
+    return f"{BENCH_USER}-{n:03d}"
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -261,9 +265,15 @@ class Harness:
 
         conn = await asyncpg.connect(self.database_url)
         try:
-            self.user_id = await create_user(
-                conn, BENCH_USER, BENCH_PASSWORD, ["receiver"], display_name="Benchmark"
-            )
+            # One person per client, as on a warehouse floor: row locks that a user's writes
+            # take (foreign keys to app_user) are then not shared by every client at once.
+            user_ids = [
+                await create_user(
+                    conn, _bench_user(n), BENCH_PASSWORD, ["receiver"], display_name=f"Bench {n}"
+                )
+                for n in range(self.options.clients)
+            ]
+            self.user_id = user_ids[0]
             self.dataset = await load_dataset(conn, scale=self.options.scale, user_id=self.user_id)
         finally:
             await conn.close()
@@ -278,25 +288,18 @@ class Harness:
             "LOTLINE_POOL_MAX": str(pool),
             "PYTHONUNBUFFERED": "1",
         }
+        # What `lotline serve --workers N` runs: one SO_REUSEPORT socket per worker.
         command = [
             sys.executable,
             "-m",
-            "uvicorn",
-            "backend.app:create_app",
-            "--factory",
+            "backend.cli",
+            "serve",
             "--host",
             "127.0.0.1",
             "--port",
             str(self.port),
             "--workers",
             str(self.options.workers),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-            "--log-level",
-            "warning",
         ]
         self.server = self._spawn(command, env)
         deadline = time.monotonic() + SERVER_START_TIMEOUT
@@ -329,12 +332,12 @@ class Harness:
     async def _sign_in(self) -> None:
         limit = asyncio.Semaphore(4)
 
-        async def one(session: aiohttp.ClientSession) -> str:
+        async def one(session: aiohttp.ClientSession, n: int) -> str:
             async with (
                 limit,
                 session.post(
                     f"{self.base_url}/api/auth/login",
-                    json={"username": BENCH_USER, "password": BENCH_PASSWORD},
+                    json={"username": _bench_user(n), "password": BENCH_PASSWORD},
                 ) as response,
             ):
                 body = await response.json()
@@ -345,7 +348,7 @@ class Harness:
 
         async with aiohttp.ClientSession() as session:
             self.tokens = list(
-                await asyncio.gather(*(one(session) for _ in range(self.options.clients)))
+                await asyncio.gather(*(one(session, n) for n in range(self.options.clients)))
             )
 
     # -- what benchmarks use -----------------------------------------------------------------

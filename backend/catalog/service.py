@@ -14,6 +14,7 @@ from backend.catalog.schemas import (
     WarehouseIn,
     WarehouseOut,
 )
+from backend.db.reference_cache import ReferenceCache
 from backend.domain.check_digits import normalize_gtin
 from backend.domain.lot_codes import LotCodeError, validate_template
 from backend.errors import DomainError
@@ -46,6 +47,10 @@ _PRODUCT_SELECT = """
                       WHERE g.product_id = p.id), '{}') AS gtins
       FROM product p
 """
+
+
+_PRODUCT_FIXED = "p.id, p.sku, p.name, p.tracking, p.shelf_life_days, p.lot_code_template, p.unit"
+"""A product's columns a write reads (not its lot sequence, which changes)."""
 
 
 def location_barcode(warehouse: str, code: str) -> str:
@@ -161,12 +166,17 @@ _RESOLVE_LOCATIONS = (
 )
 
 
+_locations: ReferenceCache[str, asyncpg.Record] = ReferenceCache()
+_products: ReferenceCache[tuple[str, str], asyncpg.Record] = ReferenceCache()
+
+
 async def resolve_locations(conn: asyncpg.Connection, *refs: str) -> list[asyncpg.Record]:
-    """The locations requests name, in one round trip: each by barcode, `WAREHOUSE/CODE`,
-    or a code unique to one site."""
-    rows = await conn.fetch(_RESOLVE_LOCATIONS, list(refs))
-    resolved = []
-    for n, ref in enumerate(refs, start=1):
+    """The locations requests name, in at most one round trip: each by barcode,
+    `WAREHOUSE/CODE`, or a code unique to one site."""
+    known = {ref: _locations.get(ref) for ref in refs}
+    missing = [ref for ref, row in known.items() if row is None]
+    rows = await conn.fetch(_RESOLVE_LOCATIONS, missing) if missing else []
+    for n, ref in enumerate(missing, start=1):
         candidates = [row for row in rows if row["n"] == n]
         if not candidates:
             raise DomainError("unknown_location", f"No location {ref!r}.", 422)
@@ -176,8 +186,9 @@ async def resolve_locations(conn: asyncpg.Connection, *refs: str) -> list[asyncp
                 f"Location {ref!r} exists in more than one warehouse: use WAREHOUSE/{ref}.",
                 422,
             )
-        resolved.append(candidates[0])
-    return resolved
+        known[ref] = candidates[0]
+        _locations.put(ref, candidates[0])
+    return [known[ref] for ref in refs]
 
 
 async def resolve_location(conn: asyncpg.Connection, ref: str) -> asyncpg.Record:
@@ -281,20 +292,24 @@ async def resolve_product(
 ) -> asyncpg.Record:
     """The product a request names by SKU or GTIN (any length; check digit verified)."""
     if sku is not None:
-        row = await conn.fetchrow("SELECT * FROM product WHERE sku = $1", sku)
+        row = _products.get(("sku", sku)) or await conn.fetchrow(
+            f"SELECT {_PRODUCT_FIXED} FROM product p WHERE p.sku = $1", sku
+        )
         if row is None:
             raise DomainError("unknown_product", f"No product with SKU {sku!r}.", 422)
+        _products.put(("sku", sku), row)
     elif gtin is not None:
         normal = normalize_gtin(gtin)
         if normal is None:
             raise DomainError("invalid_check_digit", f"GTIN {gtin} has a wrong check digit.", 422)
-        row = await conn.fetchrow(
-            """SELECT p.* FROM product p JOIN product_gtin g ON g.product_id = p.id
+        row = _products.get(("gtin", normal)) or await conn.fetchrow(
+            f"""SELECT {_PRODUCT_FIXED} FROM product p JOIN product_gtin g ON g.product_id = p.id
                WHERE g.gtin = $1""",
             normal,
         )
         if row is None:
             raise DomainError("unknown_product", f"No product with GTIN {gtin}.", 422)
+        _products.put(("gtin", normal), row)
     else:
         raise DomainError("product_required", "Name the product by sku or gtin.", 422)
     if sku is not None and gtin is not None:

@@ -14,6 +14,9 @@ __all__ = ["connection_pool", "get_engine", "start_pool", "stop_pool"]
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
+    # Every statement is a keyed lookup or a keyed write, for which the generic plan is
+    # the plan; planning afresh on each execution cost more than executing (0.6 ms).
+    await connection.execute("SET plan_cache_mode = force_generic_plan")
     for type_name in ("json", "jsonb"):
         await connection.set_type_codec(
             type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"

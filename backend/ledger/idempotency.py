@@ -1,4 +1,12 @@
-"""Apply a retried write once: the first result is stored with its key and returned again."""
+"""Apply a retried write once, and answer its retries with the first result.
+
+A ledger write stores its key in the same statement that writes its movement (the key row
+points at the movement, which never changes), so the key costs no round trip of its own.
+A retry that races the first try blocks on the rows the first one changes (its stock, its
+lot, its key) until that commits; then its key insert fails on the key's primary key, or
+its effect is refused for the stock the first one took. Either way nothing of it applies,
+and it answers with the first try's result instead.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +22,32 @@ from litestar import Response
 
 from backend.errors import DomainError
 
-__all__ = ["Outcome", "apply_once", "replayed_response", "request_digest"]
+__all__ = ["Key", "Outcome", "apply_once", "replayed_response", "request_digest"]
+
+_KEY_CONSTRAINT = "idempotency_key_pkey"
 
 
 class _Keyed(Protocol):
     idempotency_key: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """What a write stores with its result: the client's key, the operation, a digest."""
+
+    value: uuid.UUID
+    operation: str
+    user_id: int
+    digest: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of a write: fresh, or the result of an earlier try with the same key."""
+
+    status_code: int
+    body: Any
+    replayed: bool
 
 
 def request_digest(payload: msgspec.Struct) -> bytes:
@@ -26,81 +55,55 @@ def request_digest(payload: msgspec.Struct) -> bytes:
     return hashlib.sha256(msgspec.json.encode(payload)).digest()
 
 
-class _AlreadyApplied(Exception):
-    """Another request with the same key committed first."""
-
-
-async def _earlier(
-    conn: asyncpg.Connection, key: uuid.UUID, operation: str, digest: bytes
-) -> Outcome | None:
-    """The committed result stored under `key`, if any; a different request is refused."""
-    row = await conn.fetchrow(
-        "SELECT operation, request_hash, status_code, response FROM idempotency_key WHERE key = $1",
-        key,
-    )
-    if row is None:
-        return None
-    if row["operation"] != operation or bytes(row["request_hash"]) != digest:
-        raise DomainError(
-            "idempotency_key_reused",
-            "This idempotencyKey was used for a different request.",
-            409,
-        )
-    return Outcome(row["status_code"], row["response"], replayed=True)
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The result of a write: fresh, or the stored result of an earlier try."""
-
-    status_code: int
-    body: Any
-    replayed: bool
-
-
 async def apply_once(
     conn: asyncpg.Connection,
     data: _Keyed,
     operation: str,
     user_id: int,
-    effect: Callable[[], Awaitable[Any]],
+    effect: Callable[[Key], Awaitable[Any]],
+    replay: Callable[[int], Awaitable[Any]],
     status_code: int = 201,
 ) -> Outcome:
-    """Run `effect` and store its result under the request's key, in one transaction.
+    """Run `effect`, which stores `Key` with its movement atomically with its change.
 
-    The key is written last, with the result, so a write costs one statement for its key.
-    A retry that races the first try blocks on the rows the first one changed (its stock,
-    its lot, its key) until that commits; then its own key insert finds the key taken, or
-    its effect is refused for the stock the first one took. Either way it rolls back and
-    returns the first result instead, so the effect applies once. A refusal with no stored
-    result for its key stands.
+    `replay(movement_id)` rebuilds the result of an earlier try from its movement.
     """
     assert isinstance(data, msgspec.Struct)
-    digest = request_digest(data)
-    key = data.idempotency_key
+    key = Key(data.idempotency_key, operation, user_id, request_digest(data))
     try:
-        async with conn.transaction():
-            body = await effect()
-            stored = await conn.fetchval(
-                """INSERT INTO idempotency_key
-                       (key, operation, user_id, request_hash, status_code, response)
-                   VALUES ($1, $2, $3, $4, $5, $6)
-                   ON CONFLICT (key) DO NOTHING RETURNING true""",
-                key,
-                operation,
-                user_id,
-                digest,
-                status_code,
-                msgspec.to_builtins(body),
-            )
-            if not stored:
-                raise _AlreadyApplied
-    except (_AlreadyApplied, DomainError):
-        earlier = await _earlier(conn, key, operation, digest)
+        body = await effect(key)
+    except asyncpg.UniqueViolationError as error:
+        if error.constraint_name != _KEY_CONSTRAINT:
+            raise
+        earlier = await _earlier(conn, key, replay)
+        assert earlier is not None, "the key's row is committed when its insert conflicts"
+        return earlier
+    except DomainError:
+        earlier = await _earlier(conn, key, replay)
         if earlier is None:
             raise
         return earlier
     return Outcome(status_code, body, replayed=False)
+
+
+async def _earlier(
+    conn: asyncpg.Connection, key: Key, replay: Callable[[int], Awaitable[Any]]
+) -> Outcome | None:
+    row = await conn.fetchrow(
+        """SELECT operation, request_hash, status_code, response, movement_id
+             FROM idempotency_key WHERE key = $1""",
+        key.value,
+    )
+    if row is None:
+        return None
+    if row["operation"] != key.operation or bytes(row["request_hash"]) != key.digest:
+        raise DomainError(
+            "idempotency_key_reused",
+            "This idempotencyKey was used for a different request.",
+            409,
+        )
+    body = row["response"] if row["response"] is not None else await replay(row["movement_id"])
+    return Outcome(row["status_code"], body, replayed=True)
 
 
 def replayed_response(outcome: Outcome) -> Response[Any]:

@@ -6,16 +6,19 @@ the last units never oversell, and the CHECK constraints stop anything that slip
 
 from __future__ import annotations
 
-import uuid
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
+from typing import Any
 
 import asyncpg
 
 from backend.auth.schemas import Actor
 from backend.catalog.service import resolve_location, resolve_locations
+from backend.db.reference_cache import ReferenceCache
 from backend.errors import DomainError
-from backend.ledger.idempotency import Outcome, apply_once
+from backend.ledger.idempotency import Key, Outcome, apply_once
 from backend.ledger.schemas import AdjustmentIn, MoveIn, MovementOut, MovementResult
 
 __all__ = [
@@ -25,8 +28,10 @@ __all__ = [
     "location_name",
     "lot_gate",
     "move",
+    "movement_by_id",
     "movement_out",
     "movements_for_lot",
+    "replay_movement",
 ]
 
 
@@ -45,7 +50,8 @@ class Transfer:
     reason: str | None = None
     reference: str | None = None
     actor: Actor | None = None
-    idempotency_key: uuid.UUID | None = None
+    key: Key | None = None
+    """Stored with the movement, in the same statement, when the write came with one."""
 
 
 _MOVEMENT_SELECT = """
@@ -83,6 +89,11 @@ def movement_out(row: asyncpg.Record) -> MovementOut:
         user=row["username"],
         at=row["created_at"],
     )
+
+
+async def movement_by_id(conn: asyncpg.Connection, movement_id: int) -> MovementOut:
+    row = await conn.fetchrow(_MOVEMENT_SELECT + " WHERE m.id = $1", movement_id)
+    return movement_out(row)
 
 
 async def movements_for_lot(
@@ -170,6 +181,9 @@ WITH taken AS (
                           reference, user_id, device_id, idempotency_key)
     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM allowed WHERE ok
     RETURNING id, created_at
+), keyed AS (
+    INSERT INTO idempotency_key (key, operation, user_id, request_hash, status_code, movement_id)
+    SELECT $10, $11, $8, $12, 201, id FROM written WHERE $10::uuid IS NOT NULL
 )
 SELECT id, created_at, (SELECT count(*) FROM put) AS put FROM written
 """
@@ -204,7 +218,9 @@ async def apply_transfer(
         transfer.reference,
         actor.user_id if actor else None,
         actor.device_id if actor else None,
-        transfer.idempotency_key,
+        transfer.key.value if transfer.key else None,
+        transfer.key.operation if transfer.key else None,
+        transfer.key.digest if transfer.key else None,
     )
     if written is None:
         assert source is not None
@@ -245,7 +261,14 @@ async def apply_transfer(
     )
 
 
+_lots: ReferenceCache[int, asyncpg.Record] = ReferenceCache()
+
+
 async def _lot_for_stock(conn: asyncpg.Connection, lot_id: int) -> asyncpg.Record:
+    """A lot's fixed fields: its code and product never change."""
+    cached = _lots.get(lot_id)
+    if cached is not None:
+        return cached
     lot = await conn.fetchrow(
         """SELECT l.id, l.code, p.sku, p.tracking FROM lot l JOIN product p ON p.id = l.product_id
             WHERE l.id = $1""",
@@ -253,6 +276,7 @@ async def _lot_for_stock(conn: asyncpg.Connection, lot_id: int) -> asyncpg.Recor
     )
     if lot is None:
         raise DomainError("unknown_lot", f"No lot {lot_id}.", 422)
+    _lots.put(lot_id, lot)
     return lot
 
 
@@ -263,34 +287,48 @@ def _check_serials_given(tracking: str, serials: list[str] | None) -> None:
         raise DomainError("serials_not_tracked", "This product has no serials.", 422)
 
 
+def _transaction_if(conn: asyncpg.Connection, needed: bool) -> AbstractAsyncContextManager[Any]:
+    """A transaction when a write takes several statements; a single statement (the usual
+    move or adjustment) is atomic on its own and saves the BEGIN and COMMIT round trips."""
+    return conn.transaction() if needed else nullcontext()
+
+
+async def replay_movement(conn: asyncpg.Connection, movement_id: int) -> MovementResult:
+    """The result of an earlier move or adjustment, from its movement."""
+    return MovementResult(movement=await movement_by_id(conn, movement_id))
+
+
 async def move(conn: asyncpg.Connection, data: MoveIn, actor: Actor) -> Outcome:
     """Move units of a lot between two locations; applied once per idempotency key."""
 
-    async def effect() -> MovementResult:
+    async def effect(key: Key) -> MovementResult:
         lot = await _lot_for_stock(conn, data.lot_id)
         _check_serials_given(lot["tracking"], data.serials)
         source, target = await resolve_locations(conn, data.from_location, data.to_location)
         if source["id"] == target["id"]:
             raise DomainError("same_location", "A move needs two different locations.", 422)
-        movement = await apply_transfer(
-            conn,
-            Transfer(
-                kind="move",
-                lot_id=lot["id"],
-                lot_code=lot["code"],
-                sku=lot["sku"],
-                quantity=data.quantity,
-                from_location=source,
-                to_location=target,
-                serials=list(data.serials or []),
-                reason=data.reason,
-                actor=actor,
-                idempotency_key=data.idempotency_key,
-            ),
-        )
+        async with _transaction_if(conn, bool(data.serials) or target["kind"] == "customer"):
+            movement = await apply_transfer(
+                conn,
+                Transfer(
+                    kind="move",
+                    lot_id=lot["id"],
+                    lot_code=lot["code"],
+                    sku=lot["sku"],
+                    quantity=data.quantity,
+                    from_location=source,
+                    to_location=target,
+                    serials=list(data.serials or []),
+                    reason=data.reason,
+                    actor=actor,
+                    key=key,
+                ),
+            )
         return MovementResult(movement=movement)
 
-    return await apply_once(conn, data, "move", actor.user_id, effect)
+    return await apply_once(
+        conn, data, "move", actor.user_id, effect, partial(replay_movement, conn)
+    )
 
 
 async def adjust(conn: asyncpg.Connection, data: AdjustmentIn, actor: Actor) -> Outcome:
@@ -298,7 +336,7 @@ async def adjust(conn: asyncpg.Connection, data: AdjustmentIn, actor: Actor) -> 
     if data.delta == 0:
         raise DomainError("zero_adjustment", "An adjustment changes stock: delta is not 0.", 422)
 
-    async def effect() -> MovementResult:
+    async def effect(key: Key) -> MovementResult:
         lot = await _lot_for_stock(conn, data.lot_id)
         _check_serials_given(lot["tracking"], data.serials)
         location = await resolve_location(conn, data.location)
@@ -307,33 +345,38 @@ async def adjust(conn: asyncpg.Connection, data: AdjustmentIn, actor: Actor) -> 
                 "invalid_location_kind", "Stock at a customer changes by shipping or returns.", 422
             )
         up = data.delta > 0
-        serial_ids = None
-        if up and data.serials:
-            if len(data.serials) != data.delta:
-                raise DomainError(
-                    "serial_count_mismatch", f"{data.delta} units need {data.delta} serials.", 422
+        if up and data.serials and len(data.serials) != data.delta:
+            raise DomainError(
+                "serial_count_mismatch", f"{data.delta} units need {data.delta} serials.", 422
+            )
+        async with _transaction_if(conn, bool(data.serials)):
+            serial_ids = None
+            if up and data.serials:
+                serial_ids = await _serials_for_adjustment_up(
+                    conn, lot["id"], data.serials, location
                 )
-            serial_ids = await _serials_for_adjustment_up(conn, lot["id"], data.serials, location)
-        movement = await apply_transfer(
-            conn,
-            Transfer(
-                kind="adjustment",
-                lot_id=lot["id"],
-                lot_code=lot["code"],
-                sku=lot["sku"],
-                quantity=abs(data.delta),
-                from_location=None if up else location,
-                to_location=location if up else None,
-                serials=list(data.serials or []),
-                reason=data.reason,
-                actor=actor,
-                idempotency_key=data.idempotency_key,
-            ),
-            serial_ids=serial_ids,
-        )
+            movement = await apply_transfer(
+                conn,
+                Transfer(
+                    kind="adjustment",
+                    lot_id=lot["id"],
+                    lot_code=lot["code"],
+                    sku=lot["sku"],
+                    quantity=abs(data.delta),
+                    from_location=None if up else location,
+                    to_location=location if up else None,
+                    serials=list(data.serials or []),
+                    reason=data.reason,
+                    actor=actor,
+                    key=key,
+                ),
+                serial_ids=serial_ids,
+            )
         return MovementResult(movement=movement)
 
-    return await apply_once(conn, data, "adjustment", actor.user_id, effect)
+    return await apply_once(
+        conn, data, "adjustment", actor.user_id, effect, partial(replay_movement, conn)
+    )
 
 
 async def _serials_for_adjustment_up(

@@ -57,6 +57,7 @@ class IdempotencyKey(Table, tablename="idempotency_key"):
     operation = Text()
     user = ForeignKey(User, db_column_name="user_id")
     request_hash = Bytea()
-    status_code = Integer(null=True, default=None)
+    status_code = Integer()
     response = JSONB(null=True, default=None)
+    movement = ForeignKey(Movement, db_column_name="movement_id", null=True)
     created_at = Timestamptz()

@@ -9,8 +9,8 @@ from backend.catalog.service import resolve_location, resolve_product, resolve_s
 from backend.domain.lot_codes import DEFAULT_TEMPLATE, LotCodeError, render_lot_code
 from backend.domain.lot_records import derived_expiry, record_conflicts
 from backend.errors import DomainError
-from backend.ledger.idempotency import Outcome, apply_once
-from backend.ledger.service import Transfer, apply_transfer
+from backend.ledger.idempotency import Key, Outcome, apply_once
+from backend.ledger.service import Transfer, apply_transfer, movement_by_id
 from backend.lots.service import lot_by_id
 from backend.receiving.schemas import ReceiptIn, ReceiptOut
 
@@ -32,9 +32,10 @@ _LOT_FIELDS = (
 
 
 async def receive(conn: asyncpg.Connection, data: ReceiptIn, actor: Actor) -> Outcome:
-    """Receive goods; a retry with the same idempotency key returns the first result."""
+    """Receive goods; a retry with the same idempotency key gets the first receipt's movement
+    again, with the lot as it is now."""
 
-    async def effect() -> ReceiptOut:
+    async def effect(key: Key) -> ReceiptOut:
         product = await resolve_product(conn, sku=data.sku, gtin=data.gtin)
         location = await resolve_location(conn, data.location)
         if location["kind"] not in _RECEIVABLE_KINDS:
@@ -45,31 +46,39 @@ async def receive(conn: asyncpg.Connection, data: ReceiptIn, actor: Actor) -> Ou
             )
         _check_serials(product["tracking"], data)
         supplier = await resolve_supplier(conn, data.supplier) if data.supplier else None
-        lot_id, lot_code, created = await _find_or_create_lot(conn, product, supplier, data)
-        serial_ids = await _create_serials(conn, product["id"], lot_id, location["id"], data)
-        movement = await apply_transfer(
-            conn,
-            Transfer(
-                kind="receipt",
-                lot_id=lot_id,
-                lot_code=lot_code,
-                sku=product["sku"],
-                quantity=data.quantity,
-                to_location=location,
-                serials=list(data.serials or []),
-                reference=data.reference,
-                actor=actor,
-                idempotency_key=data.idempotency_key,
-            ),
-            serial_ids=serial_ids,
+        async with conn.transaction():
+            lot_id, lot_code, created = await _find_or_create_lot(conn, product, supplier, data)
+            serial_ids = await _create_serials(conn, product["id"], lot_id, location["id"], data)
+            movement = await apply_transfer(
+                conn,
+                Transfer(
+                    kind="receipt",
+                    lot_id=lot_id,
+                    lot_code=lot_code,
+                    sku=product["sku"],
+                    quantity=data.quantity,
+                    to_location=location,
+                    serials=list(data.serials or []),
+                    reference=data.reference,
+                    actor=actor,
+                    key=key,
+                ),
+                serial_ids=serial_ids,
+            )
+        return ReceiptOut(lot=await lot_by_id(conn, lot_id), movement=movement, lot_created=created)
+
+    async def replay(movement_id: int) -> ReceiptOut:
+        movement = await movement_by_id(conn, movement_id)
+        first = await conn.fetchval(
+            "SELECT min(id) FROM movement WHERE lot_id = $1", movement.lot_id
         )
         return ReceiptOut(
-            lot=await lot_by_id(conn, lot_id),
+            lot=await lot_by_id(conn, movement.lot_id),
             movement=movement,
-            lot_created=created,
+            lot_created=first == movement_id,
         )
 
-    return await apply_once(conn, data, "receipt", actor.user_id, effect)
+    return await apply_once(conn, data, "receipt", actor.user_id, effect, replay)
 
 
 def _check_serials(tracking: str, data: ReceiptIn) -> None:

@@ -190,13 +190,16 @@ CREATE TABLE stock_balance (
 );
 CREATE INDEX stock_balance_location_idx ON stock_balance (location_id);
 
--- A write a handheld may retry: the first result is kept and returned again.
+-- A write a handheld may retry: its key is stored with its result (a ledger write points at
+-- its movement, which never changes), and a retry gets that result again.
 CREATE TABLE idempotency_key (
     key           uuid PRIMARY KEY,
     operation     text NOT NULL,
     user_id       bigint NOT NULL REFERENCES app_user (id),
     request_hash  bytea NOT NULL,
-    status_code   integer,
+    status_code   integer NOT NULL,
     response      jsonb,
-    created_at    timestamptz NOT NULL DEFAULT now()
+    movement_id   bigint REFERENCES movement (id),
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    CHECK (response IS NOT NULL OR movement_id IS NOT NULL)
 );

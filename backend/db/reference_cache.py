@@ -1,0 +1,46 @@
+"""A worker's short memory of reference rows: locations, products, lots' fixed fields.
+
+These rows are read on every write and almost never change (lotline has no API that edits
+or deletes them; a lot's code and product never change at all). Remembering them for a few
+seconds saves a database round trip per lookup. Only found rows are remembered, so a
+location created a moment ago is found at once; an edit made behind lotline's back shows
+within `reference_cache_seconds`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Generic, TypeVar
+
+from backend.settings import get_settings
+
+__all__ = ["ReferenceCache"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class ReferenceCache(Generic[K, V]):
+    """A bounded map whose entries are forgotten after `seconds`."""
+
+    def __init__(self, seconds: float | None = None, size: int = 50_000) -> None:
+        self.seconds = get_settings().reference_cache_seconds if seconds is None else seconds
+        self.size = size
+        self._entries: dict[K, tuple[V, float]] = {}
+
+    def get(self, key: K) -> V | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        value, until = entry
+        if time.monotonic() >= until:
+            del self._entries[key]
+            return None
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[key] = (value, time.monotonic() + self.seconds)
