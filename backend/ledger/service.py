@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 
@@ -32,6 +32,9 @@ __all__ = [
     "movement_out",
     "movements_for_lot",
     "replay_movement",
+    "transfer_arguments",
+    "transfer_statement",
+    "written_movement",
 ]
 
 
@@ -162,31 +165,88 @@ async def _move_serials(conn: asyncpg.Connection, transfer: Transfer) -> list[in
     return [row["id"] for row in rows]
 
 
-_TRANSFER = """
-WITH taken AS (
+def transfer_statement(
+    lot: str = "SELECT $2::bigint AS id", before: str = "", after: str = "", result: str = ""
+) -> str:
+    """The one statement that takes stock, puts it, writes the movement and stores the key.
+
+    Parameters $1-$12 are the transfer's (see `apply_transfer`). The lot comes from the
+    `lot` query (by default the id in $2); a caller may add CTEs `before` it, say to create
+    the lot in the same statement, CTEs `after` the movement is written, and choose the
+    `result` rows. Nothing is written unless the lot query finds a lot and the stock to take
+    is there.
+    """
+    return f"""
+WITH {before}
+transfer_lot AS ({lot}),
+taken AS (
     UPDATE stock_balance SET quantity = quantity - $5, updated_at = now()
-     WHERE $3::bigint IS NOT NULL AND lot_id = $2 AND location_id = $3
-       AND quantity - allocated >= $5
+     WHERE $3::bigint IS NOT NULL AND lot_id = (SELECT id FROM transfer_lot)
+       AND location_id = $3 AND quantity - allocated >= $5
     RETURNING 1
 ), allowed AS (
-    SELECT $3::bigint IS NULL OR EXISTS (SELECT 1 FROM taken) AS ok
+    SELECT EXISTS (SELECT 1 FROM transfer_lot)
+           AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM taken)) AS ok
 ), put AS (
     INSERT INTO stock_balance (lot_id, location_id, quantity)
-    SELECT $2, $4, $5 FROM allowed WHERE ok AND $4::bigint IS NOT NULL
+    SELECT (SELECT id FROM transfer_lot), $4, $5 FROM allowed WHERE ok AND $4::bigint IS NOT NULL
     ON CONFLICT (lot_id, location_id)
     DO UPDATE SET quantity = stock_balance.quantity + EXCLUDED.quantity, updated_at = now()
     RETURNING 1
 ), written AS (
     INSERT INTO movement (kind, lot_id, from_location_id, to_location_id, quantity, reason,
                           reference, user_id, device_id, idempotency_key)
-    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM allowed WHERE ok
-    RETURNING id, created_at
+    SELECT $1, (SELECT id FROM transfer_lot), $3, $4, $5, $6, $7, $8, $9, $10
+      FROM allowed WHERE ok
+    RETURNING id, lot_id, created_at
 ), keyed AS (
     INSERT INTO idempotency_key (key, operation, user_id, request_hash, status_code, movement_id)
     SELECT $10, $11, $8, $12, 201, id FROM written WHERE $10::uuid IS NOT NULL
-)
-SELECT id, created_at, (SELECT count(*) FROM put) AS put FROM written
+){after}
+{result or "SELECT id, lot_id, created_at FROM written"}
 """
+
+
+_TRANSFER = transfer_statement()
+
+
+def transfer_arguments(transfer: Transfer) -> tuple[Any, ...]:
+    """$1-$12 of `transfer_statement` for `transfer`."""
+    actor, key = transfer.actor, transfer.key
+    return (
+        transfer.kind,
+        transfer.lot_id,
+        transfer.from_location["id"] if transfer.from_location else None,
+        transfer.to_location["id"] if transfer.to_location else None,
+        transfer.quantity,
+        transfer.reason,
+        transfer.reference,
+        actor.user_id if actor else None,
+        actor.device_id if actor else None,
+        key.value if key else None,
+        key.operation if key else None,
+        key.digest if key else None,
+    )
+
+
+def written_movement(transfer: Transfer, movement_id: int, at: datetime) -> MovementOut:
+    """The movement `transfer` wrote, as the API shows it."""
+    actor = transfer.actor
+    return MovementOut(
+        id=movement_id,
+        kind=transfer.kind,
+        lot_id=transfer.lot_id,
+        lot_code=transfer.lot_code,
+        sku=transfer.sku,
+        from_location=location_name(transfer.from_location),
+        to_location=location_name(transfer.to_location),
+        quantity=transfer.quantity,
+        serials=sorted(transfer.serials),
+        reason=transfer.reason,
+        reference=transfer.reference,
+        user=actor.username if actor else None,
+        at=at,
+    )
 
 
 def location_name(location: asyncpg.Record | None) -> str | None:
@@ -205,23 +265,8 @@ async def apply_transfer(
     await _check_destination(conn, transfer)
     if serial_ids is None:
         serial_ids = await _move_serials(conn, transfer) if transfer.serials else []
-    actor = transfer.actor
-    source, target = transfer.from_location, transfer.to_location
-    written = await conn.fetchrow(
-        _TRANSFER,
-        transfer.kind,
-        transfer.lot_id,
-        source["id"] if source else None,
-        target["id"] if target else None,
-        transfer.quantity,
-        transfer.reason,
-        transfer.reference,
-        actor.user_id if actor else None,
-        actor.device_id if actor else None,
-        transfer.key.value if transfer.key else None,
-        transfer.key.operation if transfer.key else None,
-        transfer.key.digest if transfer.key else None,
-    )
+    source = transfer.from_location
+    written = await conn.fetchrow(_TRANSFER, *transfer_arguments(transfer))
     if written is None:
         assert source is not None
         available = await conn.fetchval(
@@ -244,21 +289,7 @@ async def apply_transfer(
             written["id"],
             serial_ids,
         )
-    return MovementOut(
-        id=written["id"],
-        kind=transfer.kind,
-        lot_id=transfer.lot_id,
-        lot_code=transfer.lot_code,
-        sku=transfer.sku,
-        from_location=location_name(source),
-        to_location=location_name(target),
-        quantity=transfer.quantity,
-        serials=sorted(transfer.serials),
-        reason=transfer.reason,
-        reference=transfer.reference,
-        user=actor.username if actor else None,
-        at=written["created_at"],
-    )
+    return written_movement(transfer, written["id"], written["created_at"])
 
 
 _lots: ReferenceCache[int, asyncpg.Record] = ReferenceCache()

@@ -1,6 +1,14 @@
-"""Receiving: goods arrive into a lot at a location, creating the lot on its first receipt."""
+"""Receiving: goods arrive into a lot at a location, creating the lot on its first receipt.
+
+A receipt is one statement: it creates the lot (or finds it and checks that the receipt
+agrees with its record), creates the serials, writes the movement and the balance, and
+stores the idempotency key, all or nothing. A generated lot code takes one more statement
+for the product's lot sequence, which never hands out the same number twice.
+"""
 
 from __future__ import annotations
+
+import dataclasses
 
 import asyncpg
 
@@ -10,7 +18,13 @@ from backend.domain.lot_codes import DEFAULT_TEMPLATE, LotCodeError, render_lot_
 from backend.domain.lot_records import derived_expiry, record_conflicts
 from backend.errors import DomainError
 from backend.ledger.idempotency import Key, Outcome, apply_once
-from backend.ledger.service import Transfer, apply_transfer, movement_by_id
+from backend.ledger.service import (
+    Transfer,
+    movement_by_id,
+    transfer_arguments,
+    transfer_statement,
+    written_movement,
+)
 from backend.lots.service import lot_by_id
 from backend.receiving.schemas import ReceiptIn, ReceiptOut
 
@@ -21,14 +35,52 @@ UNTRACKED_LOT_CODE = "UNTRACKED"
 
 _RECEIVABLE_KINDS = ("bin", "staging", "quarantine")
 _SERIAL_TRACKING = ("serial", "lot_serial")
-_GENERATION_ATTEMPTS = 50
-_LOT_FIELDS = (
-    "supplier_id",
-    "supplier_lot_code",
-    "production_date",
-    "expiry_date",
-    "best_before_date",
+_ATTEMPTS = 50
+
+# $2 is the product; $13-$18 what the receipt says of the lot; $19 whether the lot must be
+# new (a generated code); $20 the serials. The match is `record_conflicts` in SQL: a field
+# the receipt gives must equal the lot's record.
+_RECEIPT = transfer_statement(
+    before="""
+given AS (
+    SELECT $2::bigint AS product_id, $13::text AS code, $14::bigint AS supplier_id,
+           $15::text AS supplier_lot_code, $16::date AS production_date,
+           $17::date AS expiry_date, $18::date AS best_before_date
+), inserted AS (
+    INSERT INTO lot (product_id, code, supplier_id, supplier_lot_code, production_date,
+                     expiry_date, best_before_date)
+    SELECT * FROM given
+    ON CONFLICT (product_id, code) DO NOTHING
+    RETURNING id, true AS created, supplier_id, supplier_lot_code, production_date,
+              expiry_date, best_before_date
+), found AS (
+    SELECT * FROM inserted
+    UNION ALL
+    SELECT l.id, false, l.supplier_id, l.supplier_lot_code, l.production_date, l.expiry_date,
+           l.best_before_date
+      FROM lot l JOIN given g ON l.product_id = g.product_id AND l.code = g.code
+     WHERE NOT EXISTS (SELECT 1 FROM inserted)
+),""",
+    lot="""SELECT f.id FROM found f, given g
+     WHERE f.created OR (NOT $19::boolean
+           AND (g.supplier_id IS NULL OR g.supplier_id = f.supplier_id)
+           AND (g.supplier_lot_code IS NULL OR g.supplier_lot_code = f.supplier_lot_code)
+           AND (g.production_date IS NULL OR g.production_date = f.production_date)
+           AND (g.expiry_date IS NULL OR g.expiry_date = f.expiry_date)
+           AND (g.best_before_date IS NULL OR g.best_before_date = f.best_before_date))""",
+    after=""", new_serials AS (
+    INSERT INTO serial (product_id, lot_id, serial, location_id)
+    SELECT $2, w.lot_id, unnest($20::text[]), $4 FROM written w
+    RETURNING id
+), linked AS (
+    INSERT INTO movement_serial (movement_id, serial_id)
+    SELECT w.id, s.id FROM written w, new_serials s
+)""",
+    result="""SELECT f.*, w.id AS movement_id, w.created_at
+      FROM found f LEFT JOIN written w ON true""",
 )
+
+_SERIAL_CONSTRAINT = "serial_product_id_serial_key"
 
 
 async def receive(conn: asyncpg.Connection, data: ReceiptIn, actor: Actor) -> Outcome:
@@ -46,26 +98,57 @@ async def receive(conn: asyncpg.Connection, data: ReceiptIn, actor: Actor) -> Ou
             )
         _check_serials(product["tracking"], data)
         supplier = await resolve_supplier(conn, data.supplier) if data.supplier else None
-        async with conn.transaction():
-            lot_id, lot_code, created = await _find_or_create_lot(conn, product, supplier, data)
-            serial_ids = await _create_serials(conn, product["id"], lot_id, location["id"], data)
-            movement = await apply_transfer(
-                conn,
-                Transfer(
-                    kind="receipt",
-                    lot_id=lot_id,
-                    lot_code=lot_code,
-                    sku=product["sku"],
-                    quantity=data.quantity,
-                    to_location=location,
-                    serials=list(data.serials or []),
-                    reference=data.reference,
-                    actor=actor,
-                    key=key,
-                ),
-                serial_ids=serial_ids,
-            )
-        return ReceiptOut(lot=await lot_by_id(conn, lot_id), movement=movement, lot_created=created)
+        transfer = Transfer(
+            kind="receipt",
+            lot_id=product["id"],
+            lot_code="",
+            sku=product["sku"],
+            quantity=data.quantity,
+            to_location=location,
+            serials=list(data.serials or []),
+            reference=data.reference,
+            actor=actor,
+            key=key,
+        )
+        record = _lot_record(product, supplier, data)
+        for _ in range(_ATTEMPTS):
+            code, must_create = await _lot_code(conn, product, supplier, data)
+            try:
+                rows = await conn.fetch(
+                    _RECEIPT,
+                    *transfer_arguments(transfer),
+                    code,
+                    *record.values(),
+                    must_create,
+                    transfer.serials,
+                )
+            except asyncpg.UniqueViolationError as error:
+                if error.constraint_name != _SERIAL_CONSTRAINT:
+                    raise
+                raise DomainError(
+                    "duplicate_serial", "A serial in this receipt was already received.", 409
+                ) from error
+            if not rows:
+                continue  # another receipt created this lot a moment ago: look again
+            row = rows[0]
+            if row["movement_id"] is not None:
+                received = dataclasses.replace(transfer, lot_id=row["id"], lot_code=code)
+                return ReceiptOut(
+                    lot=await lot_by_id(conn, row["id"]),
+                    movement=written_movement(received, row["movement_id"], row["created_at"]),
+                    lot_created=row["created"],
+                )
+            if not must_create:
+                conflicts = record_conflicts(dict(row), record)
+                raise DomainError(
+                    "lot_conflict",
+                    f"Lot {code} is already recorded with a different {', '.join(conflicts)}.",
+                    409,
+                    fields=conflicts,
+                )
+        raise DomainError(
+            "lot_code_exhausted", "Could not find an unused lot code for this receipt.", 409
+        )
 
     async def replay(movement_id: int) -> ReceiptOut:
         movement = await movement_by_id(conn, movement_id)
@@ -99,105 +182,55 @@ def _check_serials(tracking: str, data: ReceiptIn) -> None:
         raise DomainError("lot_not_tracked", "This product is not tracked by lot.", 422)
 
 
-async def _find_or_create_lot(
+def _lot_record(
+    product: asyncpg.Record, supplier: asyncpg.Record | None, data: ReceiptIn
+) -> dict[str, object]:
+    """What the receipt says of its lot, in the lot table's columns ($14-$18)."""
+    if product["tracking"] == "none":
+        return dict.fromkeys(
+            (
+                "supplier_id",
+                "supplier_lot_code",
+                "production_date",
+                "expiry_date",
+                "best_before_date",
+            )
+        )
+    return {
+        "supplier_id": supplier["id"] if supplier else None,
+        "supplier_lot_code": data.supplier_lot_code,
+        "production_date": data.production_date,
+        "expiry_date": derived_expiry(
+            data.expiry, data.production_date, product["shelf_life_days"]
+        ),
+        "best_before_date": data.best_before,
+    }
+
+
+async def _lot_code(
     conn: asyncpg.Connection,
     product: asyncpg.Record,
     supplier: asyncpg.Record | None,
     data: ReceiptIn,
-) -> tuple[int, str, bool]:
-    expiry = derived_expiry(data.expiry, data.production_date, product["shelf_life_days"])
-    values = {
-        "supplier_id": supplier["id"] if supplier else None,
-        "supplier_lot_code": data.supplier_lot_code,
-        "production_date": data.production_date,
-        "expiry_date": expiry,
-        "best_before_date": data.best_before,
-    }
+) -> tuple[str, bool]:
+    """The lot code to receive into, and whether that lot must be a new one."""
     if product["tracking"] == "none":
-        return await _existing_or_new(conn, product["id"], UNTRACKED_LOT_CODE, {})
+        return UNTRACKED_LOT_CODE, False
     if data.lot_code is not None:
-        return await _existing_or_new(conn, product["id"], data.lot_code, values)
-    for _ in range(_GENERATION_ATTEMPTS):
-        sequence, today = await conn.fetchrow(
-            """UPDATE product SET lot_sequence = lot_sequence + 1 WHERE id = $1
-               RETURNING lot_sequence, current_date""",
-            product["id"],
+        return data.lot_code, False
+    sequence, today = await conn.fetchrow(
+        """UPDATE product SET lot_sequence = lot_sequence + 1 WHERE id = $1
+           RETURNING lot_sequence, current_date""",
+        product["id"],
+    )
+    try:
+        code = render_lot_code(
+            product["lot_code_template"] or DEFAULT_TEMPLATE,
+            day=today,
+            sku=product["sku"],
+            supplier=supplier["code"] if supplier else None,
+            sequence=sequence,
         )
-        try:
-            code = render_lot_code(
-                product["lot_code_template"] or DEFAULT_TEMPLATE,
-                day=today,
-                sku=product["sku"],
-                supplier=supplier["code"] if supplier else None,
-                sequence=sequence,
-            )
-        except LotCodeError as error:
-            raise DomainError(error.code, str(error), 422) from error
-        lot_id = await _insert_lot(conn, product["id"], code, values)
-        if lot_id is not None:
-            return lot_id, code, True
-    raise DomainError(
-        "lot_code_exhausted", "Could not make an unused lot code from the template.", 409
-    )
-
-
-async def _insert_lot(
-    conn: asyncpg.Connection, product_id: int, code: str, values: dict[str, object]
-) -> int | None:
-    lot_id: int | None = await conn.fetchval(
-        """INSERT INTO lot (product_id, code, supplier_id, supplier_lot_code, production_date,
-                            expiry_date, best_before_date)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
-           ON CONFLICT (product_id, code) DO NOTHING RETURNING id""",
-        product_id,
-        code,
-        values["supplier_id"],
-        values["supplier_lot_code"],
-        values["production_date"],
-        values["expiry_date"],
-        values["best_before_date"],
-    )
-    return lot_id
-
-
-async def _existing_or_new(
-    conn: asyncpg.Connection, product_id: int, code: str, values: dict[str, object]
-) -> tuple[int, str, bool]:
-    lot_id = await _insert_lot(conn, product_id, code, values or dict.fromkeys(_LOT_FIELDS))
-    if lot_id is not None:
-        return lot_id, code, True
-    recorded = await conn.fetchrow(
-        """SELECT id, supplier_id, supplier_lot_code, production_date, expiry_date,
-                  best_before_date FROM lot WHERE product_id = $1 AND code = $2""",
-        product_id,
-        code,
-    )
-    conflicts = record_conflicts(dict(recorded), values)
-    if conflicts:
-        names = ", ".join(conflicts)
-        raise DomainError(
-            "lot_conflict",
-            f"Lot {code} is already recorded with a different {names}.",
-            409,
-            fields=conflicts,
-        )
-    return recorded["id"], code, False
-
-
-async def _create_serials(
-    conn: asyncpg.Connection, product_id: int, lot_id: int, location_id: int, data: ReceiptIn
-) -> list[int]:
-    if not data.serials:
-        return []
-    rows = await conn.fetch(
-        """INSERT INTO serial (product_id, lot_id, serial, location_id)
-           SELECT $1, $2, unnest($3::text[]), $4
-           ON CONFLICT (product_id, serial) DO NOTHING RETURNING id""",
-        product_id,
-        lot_id,
-        data.serials,
-        location_id,
-    )
-    if len(rows) != len(data.serials):
-        raise DomainError("duplicate_serial", "A serial in this receipt was already received.", 409)
-    return [row["id"] for row in rows]
+    except LotCodeError as error:
+        raise DomainError(error.code, str(error), 422) from error
+    return code, True
