@@ -411,8 +411,10 @@ class Harness:
         self,
         next_request: Callable[[int], BenchRequest],
         on_error: Callable[[BenchRequest, int, bytes], None] | None = None,
+        rate_per_s: float | None = None,
     ) -> tuple[RunStats, dict[str, float]]:
-        """One closed-loop run from every client; returns its stats and CPU shares."""
+        """One run from every client, closed-loop or paced at `rate_per_s`; returns its
+        stats and CPU shares."""
         options = self.options
         connections: list[HttpConnection] = [
             open_connection(
@@ -439,6 +441,7 @@ class Harness:
                 warmup_s=options.warmup_s,
                 duration_s=options.duration_s,
                 on_error=on_error,
+                rate_per_s=rate_per_s,
             )
             await sampler
         finally:

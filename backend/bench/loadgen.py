@@ -175,11 +175,18 @@ async def run_closed_loop(
     warmup_s: float,
     duration_s: float,
     on_error: Callable[[BenchRequest, int, bytes], None] | None = None,
+    rate_per_s: float | None = None,
 ) -> RunStats:
-    """Drive every connection as fast as it is answered; measure after the warm-up.
+    """Drive every connection; measure after the warm-up.
 
-    Only requests that start and finish inside the measurement window are counted, so the
-    warm-up and the requests still in flight at the end do not skew the numbers.
+    Without `rate_per_s` each client sends its next request as soon as the last is answered
+    (closed loop: the server's saturation throughput). With it, the clients together offer
+    that many requests a second on a fixed schedule, and a request's latency counts from
+    when it was due, not from when a busy client got round to sending it, so a slow answer
+    is not hidden by the requests it delayed (coordinated omission).
+
+    Only requests due (or started) and finished inside the measurement window are counted,
+    so the warm-up and the requests still in flight at the end do not skew the numbers.
     """
     stats = RunStats(duration_s=duration_s)
     clock = time.perf_counter
@@ -189,11 +196,21 @@ async def run_closed_loop(
     statuses = stats.statuses
     by_kind = stats.by_kind
 
+    interval = len(connections) / rate_per_s if rate_per_s else 0.0
+
     async def client(index: int) -> None:
         connection = connections[index]
+        due = clock() + interval * index / max(1, len(connections))
         while True:
             request = next_request(index)
-            began = clock()
+            if interval:
+                wait = due - clock()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                began = due
+                due += interval
+            else:
+                began = clock()
             if began >= stop:
                 return
             try:
