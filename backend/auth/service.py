@@ -78,8 +78,9 @@ async def create_user(
                 pin_hash,
             )
         except asyncpg.UniqueViolationError as error:
-            what = "badge" if "badge" in str(error.constraint_name) else "username"
-            raise DomainError(f"duplicate_{what}", f"That {what} is taken.", 409) from error
+            if "badge" in str(error.constraint_name):
+                raise DomainError("duplicate_badge", "That badge is taken.", 409) from error
+            raise DomainError("duplicate_username", "That username is taken.", 409) from error
         await conn.executemany(
             "INSERT INTO user_role (user_id, role) VALUES ($1, $2)",
             [(user_id, role) for role in sorted(set(roles))],

@@ -14,6 +14,7 @@ from backend.catalog.schemas import (
     WarehouseIn,
     WarehouseOut,
 )
+from backend.db.filters import where
 from backend.db.reference_cache import ReferenceCache
 from backend.domain.check_digits import normalize_gtin
 from backend.domain.lot_codes import LotCodeError, validate_template
@@ -135,12 +136,9 @@ async def create_location(conn: asyncpg.Connection, data: LocationIn) -> Locatio
 async def list_locations(
     conn: asyncpg.Connection, warehouse: str | None = None, kind: str | None = None
 ) -> list[LocationOut]:
+    clause, values = where({"w.code = {}": warehouse, "l.kind = {}": kind})
     rows = await conn.fetch(
-        _LOCATION_SELECT
-        + """ WHERE ($1::text IS NULL OR w.code = $1) AND ($2::text IS NULL OR l.kind = $2)
-              ORDER BY w.code, l.walk_sequence, l.code""",
-        warehouse,
-        kind,
+        _LOCATION_SELECT + clause + " ORDER BY w.code, l.walk_sequence, l.code", *values
     )
     return [_location_out(row) for row in rows]
 

@@ -46,6 +46,9 @@ async def start_pool() -> None:
         max_size=settings.pool_max,
         init=_init_connection,
         reset=_keep_session,
+        # Renew connections now and then, so their generic plans follow the statistics
+        # as tables grow (see _init_connection).
+        max_queries=50_000,
     )
 
 

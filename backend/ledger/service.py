@@ -108,11 +108,14 @@ async def movements_for_lot(
     return [movement_out(row) for row in rows]
 
 
+_NOT_RELEASED = {"hold": "lot_on_hold", "quarantine": "lot_quarantined", "recalled": "lot_recalled"}
+
+
 def lot_gate(status: str, expiry: date | None, today: date) -> DomainError | None:
     """Why a lot may not go to a customer, or None when it may (DESIGN.md rule 3)."""
     if status != "released":
         return DomainError(
-            f"lot_{status}" if status != "hold" else "lot_on_hold",
+            _NOT_RELEASED.get(status, "lot_not_released"),
             f"The lot is {status}: it may not leave for a customer.",
             409,
         )

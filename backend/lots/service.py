@@ -6,6 +6,7 @@ from datetime import date
 
 import asyncpg
 
+from backend.db.filters import where
 from backend.errors import DomainError
 from backend.ledger.service import movements_for_lot
 from backend.lots.schemas import LotDetail, LotOut, OnHand
@@ -68,22 +69,18 @@ async def search_lots(
     limit: int = 100,
     offset: int = 0,
 ) -> list[LotOut]:
-    rows = await conn.fetch(
-        _LOT_SELECT
-        + """ WHERE ($1::text IS NULL OR p.sku = $1)
-                AND ($2::text IS NULL OR l.code = $2)
-                AND ($3::text IS NULL OR l.status = $3)
-                AND ($4::date IS NULL OR l.expiry_date < $4)
-                AND ($5::text IS NULL OR l.supplier_lot_code = $5)
-              ORDER BY l.expiry_date NULLS LAST, l.id LIMIT $6 OFFSET $7""",
-        sku,
-        code,
-        status,
-        expiring_before,
-        supplier_lot_code,
-        limit,
-        offset,
+    clause, values = where(
+        {
+            "p.sku = {}": sku,
+            "l.code = {}": code,
+            "l.status = {}": status,
+            "l.expiry_date < {}": expiring_before,
+            "l.supplier_lot_code = {}": supplier_lot_code,
+        }
     )
+    n = len(values)
+    page = f" ORDER BY l.expiry_date NULLS LAST, l.id LIMIT ${n + 1} OFFSET ${n + 2}"
+    rows = await conn.fetch(_LOT_SELECT + clause + page, *values, limit, offset)
     return [_lot_out(row) for row in rows]
 
 
