@@ -179,6 +179,7 @@ async def run_ledger(harness: Harness) -> BenchResult:
             "paced_writes_per_s": round(paced["per_s"], 1),
             "paced_p50_ms": round(paced["p50_ms"], 2),
             "paced_p99_ms": round(paced["p99_ms"], 2),
+            "paced_unsent": paced_stats.unsent,
             "errors": stats.errors + paced_stats.errors,
             "statuses": dict(stats.statuses),
             "writes_by_kind": dict(stats.by_kind),

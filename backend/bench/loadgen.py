@@ -185,8 +185,11 @@ async def run_closed_loop(
     when it was due, not from when a busy client got round to sending it, so a slow answer
     is not hidden by the requests it delayed (coordinated omission).
 
-    Only requests due (or started) and finished inside the measurement window are counted,
+    Closed loop: only requests started and finished inside the measurement window count,
     so the warm-up and the requests still in flight at the end do not skew the numbers.
+    Paced: every request due inside the window counts, however late it finishes; a client
+    still behind one window-length after the window closes stops, and what it never sent
+    is counted as `unsent`.
     """
     stats = RunStats(duration_s=duration_s)
     clock = time.perf_counter
@@ -202,8 +205,12 @@ async def run_closed_loop(
         connection = connections[index]
         due = clock() + interval * index / max(1, len(connections))
         while True:
-            request = next_request(index)
             if interval:
+                if due >= stop:
+                    return
+                if clock() >= stop + duration_s:
+                    stats.unsent += int((stop - max(due, start)) / interval) + 1
+                    return
                 wait = due - clock()
                 if wait > 0:
                     await asyncio.sleep(wait)
@@ -211,8 +218,9 @@ async def run_closed_loop(
                 due += interval
             else:
                 began = clock()
-            if began >= stop:
-                return
+                if began >= stop:
+                    return
+            request = next_request(index)
             try:
                 status, body = await connection.post(request.path, request.body)
             except (OSError, ConnectionError):
@@ -223,7 +231,7 @@ async def run_closed_loop(
             ended = clock()
             if request.done is not None:
                 request.done(status)
-            if began >= start and ended <= stop:
+            if began >= start and (interval or ended <= stop):
                 latencies.append((ended - began) * 1000.0)
                 statuses[str(status)] += 1
                 if status == request.expect:

@@ -51,12 +51,16 @@ class RunStats:
     successes: int = 0
     """Requests that got the expected status (for writes: 201)."""
 
+    unsent: int = 0
+    """Paced runs: requests due in the window that a client, hopelessly behind, never sent."""
+
     def summary(self) -> dict[str, float]:
         """Throughput and latency percentiles of this run."""
         ordered = sorted(self.latencies_ms)
         return {
             "per_s": self.successes / self.duration_s if self.duration_s else 0.0,
             "requests": float(len(ordered)),
+            "unsent": float(self.unsent),
             "p50_ms": percentile(ordered, 50),
             "p90_ms": percentile(ordered, 90),
             "p99_ms": percentile(ordered, 99),

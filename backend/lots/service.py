@@ -11,24 +11,32 @@ from backend.errors import DomainError
 from backend.ledger.service import movements_for_lot
 from backend.lots.schemas import LotDetail, LotOut, OnHand
 
-__all__ = ["get_lot", "lot_by_id", "search_lots"]
+__all__ = ["get_lot", "lot_by_id", "lot_card_select", "lot_out", "search_lots"]
 
-_LOT_SELECT = """
+
+def lot_card_select(lots: str = "lot", on_hand_extra: str = "0") -> str:
+    """SELECT of lot cards from `lots` (the lot table, or a CTE of lot rows written in the
+    same statement, whose new stock `on_hand_extra` adds since the statement cannot see it)."""
+    return f"""
     SELECT l.id, l.product_id, p.sku, p.name AS product_name, l.code, s.code AS supplier,
            l.supplier_lot_code, l.production_date, l.expiry_date, l.best_before_date,
            l.status, l.status_reason, su.username AS status_by, l.status_at, l.received_at,
            l.expiry_date < current_date AS expired, l.expiry_date - current_date AS days_to_expiry,
-           coalesce((SELECT sum(b.quantity) FROM stock_balance b
-                       JOIN location bl ON bl.id = b.location_id
-                      WHERE b.lot_id = l.id AND bl.kind <> 'customer'), 0)::bigint AS on_hand_total
-      FROM lot l
+           (coalesce((SELECT sum(b.quantity) FROM stock_balance b
+                        JOIN location bl ON bl.id = b.location_id
+                       WHERE b.lot_id = l.id AND bl.kind <> 'customer'), 0)
+            + {on_hand_extra})::bigint AS on_hand_total
+      FROM {lots} l
       JOIN product p ON p.id = l.product_id
       LEFT JOIN supplier s ON s.id = l.supplier_id
       LEFT JOIN app_user su ON su.id = l.status_by
 """
 
 
-def _lot_out(row: asyncpg.Record) -> LotOut:
+_LOT_SELECT = lot_card_select()
+
+
+def lot_out(row: asyncpg.Record) -> LotOut:
     return LotOut(
         id=row["id"],
         product_id=row["product_id"],
@@ -55,7 +63,7 @@ async def lot_by_id(conn: asyncpg.Connection, lot_id: int) -> LotOut:
     row = await conn.fetchrow(_LOT_SELECT + " WHERE l.id = $1", lot_id)
     if row is None:
         raise DomainError("lot_not_found", f"No lot {lot_id}.", 404)
-    return _lot_out(row)
+    return lot_out(row)
 
 
 async def search_lots(
@@ -81,7 +89,7 @@ async def search_lots(
     n = len(values)
     page = f" ORDER BY l.expiry_date NULLS LAST, l.id LIMIT ${n + 1} OFFSET ${n + 2}"
     rows = await conn.fetch(_LOT_SELECT + clause + page, *values, limit, offset)
-    return [_lot_out(row) for row in rows]
+    return [lot_out(row) for row in rows]
 
 
 async def get_lot(conn: asyncpg.Connection, lot_id: int) -> LotDetail:

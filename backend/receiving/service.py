@@ -25,7 +25,7 @@ from backend.ledger.service import (
     transfer_statement,
     written_movement,
 )
-from backend.lots.service import lot_by_id
+from backend.lots.service import lot_by_id, lot_card_select, lot_out
 from backend.receiving.schemas import ReceiptIn, ReceiptOut
 
 __all__ = ["UNTRACKED_LOT_CODE", "receive"]
@@ -51,13 +51,11 @@ given AS (
                      expiry_date, best_before_date)
     SELECT * FROM given
     ON CONFLICT (product_id, code) DO NOTHING
-    RETURNING id, true AS created, supplier_id, supplier_lot_code, production_date,
-              expiry_date, best_before_date
+    RETURNING *, true AS created
 ), found AS (
     SELECT * FROM inserted
     UNION ALL
-    SELECT l.id, false, l.supplier_id, l.supplier_lot_code, l.production_date, l.expiry_date,
-           l.best_before_date
+    SELECT l.*, false
       FROM lot l JOIN given g ON l.product_id = g.product_id AND l.code = g.code
      WHERE NOT EXISTS (SELECT 1 FROM inserted)
 ),""",
@@ -76,8 +74,12 @@ given AS (
     INSERT INTO movement_serial (movement_id, serial_id)
     SELECT w.id, s.id FROM written w, new_serials s
 )""",
-    result="""SELECT f.*, w.id AS movement_id, w.created_at
-      FROM found f LEFT JOIN written w ON true""",
+    result=f"""SELECT card.*, f.created, f.supplier_id, w.id AS movement_id,
+           w.created_at AS moved_at
+      FROM found f
+      JOIN ({lot_card_select("found", "(SELECT count(*) * $5 FROM written)")}) card
+        ON card.id = f.id
+      LEFT JOIN written w ON true""",
 )
 
 _SERIAL_CONSTRAINT = "serial_product_id_serial_key"
@@ -134,8 +136,8 @@ async def receive(conn: asyncpg.Connection, data: ReceiptIn, actor: Actor) -> Ou
             if row["movement_id"] is not None:
                 received = dataclasses.replace(transfer, lot_id=row["id"], lot_code=code)
                 return ReceiptOut(
-                    lot=await lot_by_id(conn, row["id"]),
-                    movement=written_movement(received, row["movement_id"], row["created_at"]),
+                    lot=lot_out(row),
+                    movement=written_movement(received, row["movement_id"], row["moved_at"]),
                     lot_created=row["created"],
                 )
             if not must_create:

@@ -37,12 +37,14 @@ def test_ledger_bench_reports_sane_numbers_and_cleans_up() -> None:
             "2",
             "--pgbench-clients",
             "4",
+            "--rate",
+            "100",
         ],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     lines = [line for line in result.stdout.splitlines() if line.strip()]
@@ -53,6 +55,9 @@ def test_ledger_bench_reports_sane_numbers_and_cleans_up() -> None:
         assert isinstance(report[key], int | float), key
     assert report["writes_per_s"] > 0
     assert 0 < report["p50_ms"] <= report["p99_ms"]
+    assert 0 < report["saturated_p50_ms"] <= report["saturated_p99_ms"]
+    assert report["latency_at_writes_per_s"] == 100
+    assert report["paced_writes_per_s"] > 0
     assert report["pgbench_tps"] > 0
     assert report["ratio"] == pytest.approx(report["writes_per_s"] / report["pgbench_tps"], 1e-2)
     assert report["errors"] == 0, report["error_samples"]
