@@ -121,13 +121,30 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     return _response(problem(status, code, str(exc.detail)), headers)
 
 
-def _database_error(_: Request[Any, Any, Any], exc: asyncpg.PostgresError) -> Response[Any]:
+_DATABASE_AWAY = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.InvalidCatalogNameError,
+    asyncpg.InterfaceError,
+    OSError,
+)
+"""Errors that mean the database is unreachable or shutting down, not that the request or
+the code is wrong."""
+
+
+def _database_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, _DATABASE_AWAY):
+        log.warning("database unavailable: %s", exc)
+        return _response(problem(503, "database_unavailable", "The database is unavailable."))
     if isinstance(exc, asyncpg.exceptions.DataError):
         return _response(problem(422, "invalid_value", "A value is out of range or malformed."))
-    if isinstance(exc, asyncpg.exceptions.CheckViolationError | asyncpg.UniqueViolationError):
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        # A rule the database holds caught what the service's own checks did not.
+        log.warning("constraint violation: %s", exc)
         return _response(problem(409, "constraint_violation", "The change breaks a stock rule."))
     log.exception("database error", exc_info=exc)
-    return _response(problem(503, "database_unavailable", "The database could not do this now."))
+    return _response(problem(500, "internal_error", "Something went wrong on the server."))
 
 
 def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -140,6 +157,8 @@ exception_handlers: dict[Any, Any] = {
     ValidationException: _validation_error,
     HTTPException: _http_error,
     asyncpg.PostgresError: _database_error,
+    asyncpg.InterfaceError: _database_error,
+    OSError: _database_error,
     Exception: _unexpected,
 }
 
