@@ -1,7 +1,10 @@
-"""The one way stock changes: a movement row and its balances, in the caller's transaction.
+"""The one way stock changes: a movement row and its balances, written together.
 
-Taking stock is a conditional update (`quantity - allocated >= n`), so concurrent takes of
-the last units never oversell, and the CHECK constraints stop anything that slips past.
+`transfer_statement` takes stock, puts it, writes the movement and stores the idempotency
+key in one statement, atomic on its own; a write that needs more statements (serials, the
+lot status check on the way to a customer) wraps them in a transaction. Taking stock is a
+conditional update (`quantity - allocated >= n`), so concurrent takes of the last units
+never oversell, and the CHECK constraints stop anything that slips past.
 """
 
 from __future__ import annotations
@@ -262,8 +265,9 @@ async def apply_transfer(
 ) -> MovementOut:
     """Write one movement and its balances in one statement; return the movement.
 
-    Must run inside the caller's transaction. `serial_ids` are serials the caller already
-    placed (a receipt creates them); otherwise named serials are moved here.
+    With serials or a customer destination it takes more statements, so the caller must
+    then hold a transaction. `serial_ids` are serials the caller already placed; otherwise
+    named serials are moved here.
     """
     await _check_destination(conn, transfer)
     if serial_ids is None:
