@@ -9,8 +9,9 @@ from litestar import Litestar, Response, get
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
 
 from backend.auth.guards import PUBLIC, TokenAuthMiddleware, role_guard
 from backend.auth.routes import AuthController, DeviceController, UserController
@@ -25,11 +26,16 @@ from backend.errors import PROBLEM_RESPONSES, exception_handlers
 from backend.ledger.routes import StockController
 from backend.lots.routes import LotController
 from backend.receiving.routes import ReceiptController
-from backend.settings import get_settings
+from backend.settings import PROJECT_ROOT, get_settings
 from backend.web.deps import provide_db
 from backend.web.strict_body import check_body_strictly
 
-__all__ = ["create_app"]
+__all__ = ["STATIC_DIR", "create_app"]
+
+STATIC_DIR = PROJECT_ROOT / "pwa" / "static"
+"""Files served at /static; third-party ones are copied into vendor/ by scripts/setup."""
+
+_SWAGGER = "/static/vendor/swagger-ui"
 
 
 @get("/health", opt=PUBLIC, tags=["health"], operation_id="health")
@@ -59,9 +65,18 @@ def create_app() -> Litestar:
             ReceiptController,
             StockController,
             LotController,
+            create_static_files_router(
+                path="/static",
+                directories=[STATIC_DIR],
+                opt=PUBLIC,
+                include_in_schema=False,
+                name="static",
+            ),
         ],
         dependencies={"db": Provide(provide_db)},
-        middleware=[DefineMiddleware(TokenAuthMiddleware, exclude=["^/schema", "^/health"])],
+        middleware=[
+            DefineMiddleware(TokenAuthMiddleware, exclude=["^/schema", "^/health", "^/static/"])
+        ],
         guards=[role_guard],
         before_request=check_body_strictly,
         exception_handlers=exception_handlers,
@@ -73,7 +88,14 @@ def create_app() -> Litestar:
             version="1.0.0",
             description="Lot and batch tracking for e-commerce warehouses.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    js_url=f"{_SWAGGER}/swagger-ui-bundle.js",
+                    css_url=f"{_SWAGGER}/swagger-ui.css",
+                    standalone_preset_js_url=f"{_SWAGGER}/swagger-ui-standalone-preset.js",
+                    favicon=f"<link rel='icon' href='{_SWAGGER}/favicon-32x32.png'>",
+                )
+            ],
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="opaque")
@@ -85,5 +107,6 @@ def create_app() -> Litestar:
     )
     for route in app.routes:
         for handler in getattr(route, "route_handlers", []):
-            handler.responses = {**PROBLEM_RESPONSES, **(handler.responses or {})}
+            if handler.include_in_schema:
+                handler.responses = {**PROBLEM_RESPONSES, **(handler.responses or {})}
     return app
