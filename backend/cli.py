@@ -118,7 +118,7 @@ def _seed(args: argparse.Namespace) -> int:
         return 2
     db = asyncio.run(_prepare(demo=True))
     db.stop_if_started()
-    print("demo data loaded; logins (password demo): " + ", ".join(DEMO_ROLES))
+    print("demo logins (password demo): " + ", ".join(DEMO_ROLES))
     return 0
 
 
