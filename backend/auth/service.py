@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -11,12 +10,12 @@ import asyncpg
 
 from backend.auth.passwords import hash_secret, hash_token, new_token, verify_secret
 from backend.auth.schemas import Actor, DeviceOut, LoginIn, LoginOut, UserIn, UserOut
+from backend.db.reference_cache import ReferenceCache
 from backend.errors import DomainError
 from backend.settings import get_settings
 
 __all__ = [
     "ROLES",
-    "TokenCache",
     "actor_for_token",
     "create_user",
     "list_devices",
@@ -157,43 +156,6 @@ async def login(conn: asyncpg.Connection, data: LoginIn, ttl: timedelta) -> Logi
     return LoginOut(token=token, expires_at=expires_at, user=_user_out(row))
 
 
-class TokenCache:
-    """Tokens this worker checked recently, so a request costs no lookup.
-
-    Entries live `seconds` at most and never past the token's expiry; signing out and
-    revoking a device through this worker drop them at once.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._entries: dict[str, tuple[Actor, float]] = {}
-
-    def get(self, token: str) -> Actor | None:
-        entry = self._entries.get(token)
-        if entry is None:
-            return None
-        actor, until = entry
-        if time.monotonic() >= until:
-            del self._entries[token]
-            return None
-        return actor
-
-    def put(self, token: str, actor: Actor, expires_at: datetime) -> None:
-        if self.seconds <= 0:
-            return
-        if len(self._entries) > 10_000:
-            self._entries.clear()
-        left = (expires_at - datetime.now(UTC)).total_seconds()
-        self._entries[token] = (actor, time.monotonic() + min(self.seconds, left))
-
-    def forget(self, *, token_id: int | None = None, device_id: int | None = None) -> None:
-        self._entries = {
-            token: (actor, until)
-            for token, (actor, until) in self._entries.items()
-            if actor.token_id != token_id and (device_id is None or actor.device_id != device_id)
-        }
-
-
 async def actor_for_token(conn: asyncpg.Connection | asyncpg.Pool, token: str) -> Actor | None:
     """The caller behind a bearer token, or None when it is unknown, expired or revoked."""
     cached = _token_cache().get(token)
@@ -217,17 +179,19 @@ async def actor_for_token(conn: asyncpg.Connection | asyncpg.Pool, token: str) -
         token_id=row["token_id"],
         device_id=row["device_id"],
     )
-    _token_cache().put(token, actor, row["expires_at"])
+    _token_cache().put(token, actor, (row["expires_at"] - datetime.now(UTC)).total_seconds())
     return actor
 
 
 @lru_cache(maxsize=1)
-def _token_cache() -> TokenCache:
-    return TokenCache(get_settings().token_cache_seconds)
+def _token_cache() -> ReferenceCache[str, Actor]:
+    """Tokens this worker checked recently, never kept past their expiry; signing out and
+    revoking a device through this worker drop them at once."""
+    return ReferenceCache(get_settings().token_cache_seconds, size=10_000)
 
 
 async def revoke_token(conn: asyncpg.Connection, token_id: int) -> None:
-    _token_cache().forget(token_id=token_id)
+    _token_cache().forget(lambda actor: actor.token_id == token_id)
     await conn.execute(
         "UPDATE auth_token SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", token_id
     )
@@ -266,5 +230,5 @@ async def revoke_device(conn: asyncpg.Connection, device_id: int) -> DeviceOut:
             "UPDATE auth_token SET revoked_at = now() WHERE device_id = $1 AND revoked_at IS NULL",
             device_id,
         )
-    _token_cache().forget(device_id=device_id)
+    _token_cache().forget(lambda actor: actor.device_id == device_id)
     return _device_out(row)

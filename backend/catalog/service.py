@@ -96,15 +96,16 @@ async def create_warehouse(conn: asyncpg.Connection, data: WarehouseIn) -> Wareh
         )
     except asyncpg.UniqueViolationError as error:
         raise DomainError("duplicate_warehouse", f"Warehouse {data.code} exists.", 409) from error
-    return WarehouseOut(id=row["id"], code=row["code"], name=row["name"], timezone=row["timezone"])
+    return _warehouse_out(row)
 
 
 async def list_warehouses(conn: asyncpg.Connection) -> list[WarehouseOut]:
     rows = await conn.fetch("SELECT * FROM warehouse ORDER BY code")
-    return [
-        WarehouseOut(id=row["id"], code=row["code"], name=row["name"], timezone=row["timezone"])
-        for row in rows
-    ]
+    return [_warehouse_out(row) for row in rows]
+
+
+def _warehouse_out(row: asyncpg.Record) -> WarehouseOut:
+    return WarehouseOut(id=row["id"], code=row["code"], name=row["name"], timezone=row["timezone"])
 
 
 async def create_location(conn: asyncpg.Connection, data: LocationIn) -> LocationOut:
@@ -204,12 +205,16 @@ async def create_supplier(conn: asyncpg.Connection, data: SupplierIn) -> Supplie
         )
     except asyncpg.UniqueViolationError as error:
         raise DomainError("duplicate_supplier", f"Supplier {data.code} exists.", 409) from error
-    return SupplierOut(id=row["id"], code=row["code"], name=row["name"], gln=row["gln"])
+    return _supplier_out(row)
 
 
 async def list_suppliers(conn: asyncpg.Connection) -> list[SupplierOut]:
     rows = await conn.fetch("SELECT * FROM supplier ORDER BY code")
-    return [SupplierOut(id=r["id"], code=r["code"], name=r["name"], gln=r["gln"]) for r in rows]
+    return [_supplier_out(row) for row in rows]
+
+
+def _supplier_out(row: asyncpg.Record) -> SupplierOut:
+    return SupplierOut(id=row["id"], code=row["code"], name=row["name"], gln=row["gln"])
 
 
 async def resolve_supplier(conn: asyncpg.Connection, code: str) -> asyncpg.Record:

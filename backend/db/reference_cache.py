@@ -1,4 +1,5 @@
-"""A worker's short memory of reference rows: locations, products, lots' fixed fields.
+"""A worker's short memory of rows it reads on every request: tokens, locations, products,
+lots' fixed fields.
 
 These rows are read on every write and almost never change (lotline has no API that edits
 or deletes them; a lot's code and product never change at all). Remembering them for a few
@@ -10,6 +11,7 @@ within `reference_cache_seconds`.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from backend.settings import get_settings
@@ -38,9 +40,15 @@ class ReferenceCache(Generic[K, V]):
             return None
         return value
 
-    def put(self, key: K, value: V) -> None:
-        if self.seconds <= 0:
+    def put(self, key: K, value: V, seconds: float | None = None) -> None:
+        """Remember `value` for the cache's lifetime, or for `seconds` if that is shorter."""
+        lifetime = self.seconds if seconds is None else min(self.seconds, seconds)
+        if lifetime <= 0:
             return
         if len(self._entries) >= self.size:
             self._entries.clear()
-        self._entries[key] = (value, time.monotonic() + self.seconds)
+        self._entries[key] = (value, time.monotonic() + lifetime)
+
+    def forget(self, which: Callable[[V], bool]) -> None:
+        """Drop every entry whose value `which` picks."""
+        self._entries = {key: entry for key, entry in self._entries.items() if not which(entry[0])}

@@ -188,17 +188,7 @@ def _lot_record(
     product: asyncpg.Record, supplier: asyncpg.Record | None, data: ReceiptIn
 ) -> dict[str, object]:
     """What the receipt says of its lot, in the lot table's columns ($14-$18)."""
-    if product["tracking"] == "none":
-        return dict.fromkeys(
-            (
-                "supplier_id",
-                "supplier_lot_code",
-                "production_date",
-                "expiry_date",
-                "best_before_date",
-            )
-        )
-    return {
+    record: dict[str, object] = {
         "supplier_id": supplier["id"] if supplier else None,
         "supplier_lot_code": data.supplier_lot_code,
         "production_date": data.production_date,
@@ -207,6 +197,8 @@ def _lot_record(
         ),
         "best_before_date": data.best_before,
     }
+    # An untracked product's single lot keeps no dates or supplier data.
+    return dict.fromkeys(record) if product["tracking"] == "none" else record
 
 
 async def _lot_code(
