@@ -28,6 +28,7 @@ from backend.lots.routes import LotController
 from backend.receiving.routes import ReceiptController
 from backend.settings import PROJECT_ROOT, get_settings
 from backend.web.deps import provide_db
+from backend.web.heap import settle_heap
 from backend.web.strict_body import check_body_strictly
 
 __all__ = ["STATIC_DIR", "create_app"]
@@ -80,7 +81,7 @@ def create_app() -> Litestar:
         guards=[role_guard],
         before_request=check_body_strictly,
         exception_handlers=exception_handlers,
-        on_startup=[start_pool],
+        on_startup=[start_pool, settle_heap],
         on_shutdown=[stop_pool],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

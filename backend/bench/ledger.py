@@ -151,6 +151,7 @@ async def run_ledger(harness: Harness) -> BenchResult:
 
     runs: list[dict[str, Any]] = []
     statuses: Counter[str] = Counter()
+    await harness.settle_database()
     await harness.reset_sql_profile()
     for number in range(1, options.runs + 1):
         with progress.phase(
@@ -166,6 +167,7 @@ async def run_ledger(harness: Harness) -> BenchResult:
         paced = paced_stats.summary()
         with progress.phase(f"run {number}/{options.runs}: pgbench"):
             tps = await harness.pgbench_tps()
+            await harness.settle_database()
         statuses.update(stats.statuses)
         statuses.update(paced_stats.statuses)
         cpu_ms = _cpu_ms_per_request(cpu, options.duration_s, len(stats.latencies_ms))
