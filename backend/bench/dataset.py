@@ -31,6 +31,11 @@ class LotRef:
     bins: tuple[str, ...]
     """Barcodes of the bins holding its opening stock."""
 
+    gtin: str = ""
+    """The product's first GTIN-14, as printed on the lot's cartons."""
+
+    expiry: date | None = None
+
 
 @dataclass
 class Dataset:
@@ -52,9 +57,20 @@ def gtin14(body13: str) -> str:
 
 
 async def load_dataset(
-    conn: asyncpg.Connection, *, scale: float, user_id: int, seed: int = 20261123
+    conn: asyncpg.Connection,
+    *,
+    scale: float,
+    user_id: int,
+    history: int = 0,
+    seed: int = 20261123,
 ) -> Dataset:
-    """Fill an empty, migrated database; `scale` multiplies the number of bins and products."""
+    """Fill an empty, migrated database; `scale` multiplies the number of bins and products.
+
+    `history` adds that many moves per lot after its receipt, there and back between two
+    bins of its site (rounded down to an even number, so they net to nothing): lot cards
+    and traces then read a ledger of realistic depth while the balances stay those of the
+    opening stock.
+    """
     rng = random.Random(seed)
     today = date.today()
     bins_per_site = max(10, int(BINS_PER_WAREHOUSE * scale))
@@ -103,22 +119,38 @@ async def load_dataset(
         dataset.skus.append(sku)
 
     lot_rows: list[tuple[int, int, str, date, date]] = []
-    movement_rows: list[tuple[str, int, int, int, int]] = []
+    movement_rows: list[tuple[str, int, int | None, int, int, int]] = []
     balance_rows: list[tuple[int, int, int]] = []
     lot_id = 0
+    first_gtin = {product_id: gtin for gtin, product_id in reversed(gtin_rows)}
     for product_id, sku, *_, shelf_life in product_rows:
         for number in range(1, LOTS_PER_PRODUCT + 1):
             lot_id += 1
             code = f"L{product_id:06d}-{number:02d}"
             produced = today - timedelta(days=rng.randint(0, 60))
-            lot_rows.append((lot_id, product_id, code, produced, produced + timedelta(shelf_life)))
+            expiry = produced + timedelta(shelf_life)
+            lot_rows.append((lot_id, product_id, code, produced, expiry))
             site_bins = bins_by_site[rng.choice(list(bins_by_site))]
             held_in = rng.sample(site_bins, rng.choice((1, 2, 2, 3)))
             for bin_id, _ in held_in:
                 quantity = rng.randint(50, 500)
-                movement_rows.append(("receipt", lot_id, bin_id, quantity, user_id))
+                movement_rows.append(("receipt", lot_id, None, bin_id, quantity, user_id))
                 balance_rows.append((lot_id, bin_id, quantity))
-            dataset.lots.append(LotRef(lot_id, sku, code, tuple(barcode for _, barcode in held_in)))
+            here = held_in[0][0]
+            there = rng.choice([bin_id for bin_id, _ in site_bins[:8] if bin_id != here])
+            for leg in range(history // 2 * 2):
+                source, target = (here, there) if leg % 2 == 0 else (there, here)
+                movement_rows.append(("move", lot_id, source, target, 1, user_id))
+            dataset.lots.append(
+                LotRef(
+                    lot_id,
+                    sku,
+                    code,
+                    tuple(barcode for _, barcode in held_in),
+                    gtin=first_gtin[product_id],
+                    expiry=expiry,
+                )
+            )
 
     async with conn.transaction():
         await conn.copy_records_to_table(
@@ -145,7 +177,7 @@ async def load_dataset(
         await conn.copy_records_to_table(
             "movement",
             records=movement_rows,
-            columns=["kind", "lot_id", "to_location_id", "quantity", "user_id"],
+            columns=["kind", "lot_id", "from_location_id", "to_location_id", "quantity", "user_id"],
         )
         await conn.copy_records_to_table(
             "stock_balance", records=balance_rows, columns=["lot_id", "location_id", "quantity"]

@@ -69,6 +69,8 @@ class BenchOptions:
     runs: int = 3
     database_url: str | None = None
     scale: float = 1.0
+    history: int = 0
+    """Moves per lot loaded into the ledger beyond its receipts (see `load_dataset`)."""
     http_client: str = "raw"
     pgbench_scale: int = 10
     pgbench_clients: int = 32
@@ -277,7 +279,9 @@ class Harness:
                 for n in range(self.options.clients)
             ]
             self.user_id = user_ids[0]
-            self.dataset = await load_dataset(conn, scale=self.options.scale, user_id=self.user_id)
+            self.dataset = await load_dataset(
+                conn, scale=self.options.scale, user_id=self.user_id, history=self.options.history
+            )
         finally:
             await conn.close()
 

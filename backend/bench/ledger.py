@@ -25,7 +25,7 @@ from backend.bench.dataset import Dataset
 from backend.bench.harness import Harness
 from backend.bench.loadgen import BenchRequest
 from backend.bench.registry import BenchResult, TableRow, benchmark
-from backend.bench.stats import median, median_of_runs
+from backend.bench.stats import median, median_of_runs, verdict
 
 __all__ = ["TARGET_P99_MS", "TARGET_WRITES_PER_S", "LedgerWorkload", "run_ledger"]
 
@@ -266,7 +266,7 @@ async def run_ledger(harness: Harness) -> BenchResult:
             "writes/s at saturation (closed loop)",
             f"{writes:,.0f}",
             f">= {TARGET_WRITES_PER_S:,}",
-            _verdict(writes >= TARGET_WRITES_PER_S),
+            verdict(writes >= TARGET_WRITES_PER_S),
         ),
         TableRow(
             f"paced at {paced_rate:,.0f}/s offered: achieved",
@@ -277,17 +277,17 @@ async def run_ledger(harness: Harness) -> BenchResult:
             f"p99 latency at {paced_rate:,.0f}/s",
             f"{p99:.1f} ms",
             f"<= {TARGET_P99_MS:g} ms",
-            _verdict(p99 <= TARGET_P99_MS),
+            verdict(p99 <= TARGET_P99_MS),
         ),
         TableRow("p50 / p99 at saturation", f"{saturated_p50:.1f} ms / {saturated_p99:.1f} ms"),
         TableRow("pgbench tps (1-row UPDATE)", f"{tps:,.0f}"),
         TableRow("ratio writes/s : pgbench tps", f"{ratio:.3f}"),
-        TableRow("errors (non-201, transport)", str(errors), "0", _verdict(errors == 0)),
+        TableRow("errors (non-201, transport)", str(errors), "0", verdict(errors == 0)),
         TableRow(
             "ledger = balances",
             "yes" if mismatches == 0 else f"{mismatches} mismatches",
             "yes",
-            _verdict(mismatches == 0),
+            verdict(mismatches == 0),
         ),
         TableRow(
             "cpu share server / postgres / loadgen / idle",
@@ -330,7 +330,3 @@ def _cpu_ms_per_request(
         for key, share in cpu.items()
         if key != "machine_idle"
     }
-
-
-def _verdict(ok: bool) -> str:
-    return "ok" if ok else "MISS"

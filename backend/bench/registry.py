@@ -49,6 +49,8 @@ class Benchmark:
     add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
     needs_server: bool = True
     needs_pgbench: bool = True
+    defaults: dict[str, Any] = field(default_factory=dict)
+    """Defaults of common options for this benchmark (e.g. its data size and clients)."""
 
 
 BENCHMARKS: dict[str, Benchmark] = {}
@@ -61,11 +63,14 @@ def benchmark(
     add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
     needs_server: bool = True,
     needs_pgbench: bool = True,
+    defaults: dict[str, Any] | None = None,
 ) -> Callable[[BenchFunction], BenchFunction]:
     """Register the decorated function as benchmark `name`."""
 
     def register(run: BenchFunction) -> BenchFunction:
-        BENCHMARKS[name] = Benchmark(name, summary, run, add_arguments, needs_server, needs_pgbench)
+        BENCHMARKS[name] = Benchmark(
+            name, summary, run, add_arguments, needs_server, needs_pgbench, defaults or {}
+        )
         return run
 
     return register

@@ -19,6 +19,7 @@ import psutil
 import uvloop
 
 from backend.bench import ledger as _ledger  # noqa: F401  (registers "ledger")
+
 from backend.bench.harness import BenchOptions, Harness, Progress
 from backend.bench.loadgen import HTTP_CLIENTS
 from backend.bench.registry import BENCHMARKS, Benchmark, BenchResult
@@ -39,6 +40,9 @@ def _common_arguments(parser: argparse.ArgumentParser) -> None:
         "(its role must be able to create databases; DATABASE_URL is ignored)",
     )
     parser.add_argument("--scale", type=float, default=1.0, help="size of the warehouse (1)")
+    parser.add_argument(
+        "--history", type=int, default=0, help="moves per lot loaded into the ledger (0)"
+    )
     parser.add_argument(
         "--http-client", choices=HTTP_CLIENTS, default="raw", help="load generator client"
     )
@@ -65,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
         _common_arguments(sub)
         if bench.add_arguments is not None:
             bench.add_arguments(sub)
+        sub.set_defaults(**bench.defaults)
     return parser
 
 
@@ -77,6 +82,7 @@ _COMMON = {
     "runs",
     "database_url",
     "scale",
+    "history",
     "http_client",
     "pool_max",
     "pgbench_scale",
@@ -95,6 +101,7 @@ def _options(args: argparse.Namespace) -> BenchOptions:
         runs=args.runs,
         database_url=args.database_url,
         scale=args.scale,
+        history=args.history,
         http_client=args.http_client,
         pool_max=args.pool_max,
         pgbench_scale=args.pgbench_scale,

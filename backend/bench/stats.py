@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["RunStats", "median", "median_of_runs", "percentile"]
+__all__ = ["RunStats", "median", "median_of_runs", "percentile", "verdict"]
 
 
 def percentile(sorted_values: Sequence[float], p: float) -> float:
@@ -77,3 +77,8 @@ def median_of_runs(summaries: Sequence[dict[str, float]]) -> dict[str, float]:
     """Each metric's median over the runs."""
     keys = summaries[0].keys() if summaries else ()
     return {key: median([summary[key] for summary in summaries]) for key in keys}
+
+
+def verdict(ok: bool) -> str:
+    """A target's verdict as the tables print it."""
+    return "ok" if ok else "MISS"
