@@ -152,6 +152,30 @@ def _db_stop(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse(args: argparse.Namespace) -> int:
+    """Print one Parsed JSON object per input; exit 1 when any input is not valid.
+
+    Stdin is split on LF only: `str.splitlines()` would also split on GS (0x1D).
+    """
+    import msgspec
+
+    from backend.domain.barcodes import parse_barcode
+
+    if args.raw:
+        inputs = list(args.raw)
+    else:
+        text = sys.stdin.buffer.read().decode("utf-8", errors="replace")
+        inputs = [line for line in text.split("\n") if line.rstrip("\r")]
+    all_valid = True
+    out = sys.stdout.buffer
+    for raw in inputs:
+        parsed = parse_barcode(raw, separators=args.separator)
+        all_valid = all_valid and parsed.valid
+        out.write(msgspec.json.encode(parsed) + b"\n")
+    out.flush()
+    return 0 if all_valid else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lotline", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -180,6 +204,19 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print results as JSON")
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="passed to the benchmark")
     bench.set_defaults(handler=_bench)
+
+    parse = commands.add_parser(
+        "parse", help="parse barcode scans and print one JSON object per input per line"
+    )
+    parse.add_argument("raw", nargs="*", help="scans to parse (default: one per line on stdin)")
+    parse.add_argument(
+        "--separator",
+        action="append",
+        default=[],
+        metavar="CHAR",
+        help="a stand-in the scanner sends for GS (0x1D); repeatable",
+    )
+    parse.set_defaults(handler=_parse)
 
     commands.add_parser(
         "db-url", help="print the database URL, starting the embedded server if needed"

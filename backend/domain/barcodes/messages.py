@@ -123,8 +123,9 @@ def validate_pairs(
 ) -> tuple[dict[str, str], set[str]]:
     """Check every pair and the rules between them; append problems to `errors`.
 
-    Returns the AIs in the order read, and the AIs whose own value is malformed. A repeat of an AI with the same value is harmless
-    (GenSpec allows it, e.g. across two carriers); with another value it is `duplicate_ai`.
+    Returns the AIs in the order read, and the AIs whose own value is malformed. A repeat
+    of an AI with the same value is harmless (GenSpec allows it, e.g. across two carriers);
+    with another value it is `duplicate_ai`.
     `gs_delimited`: values were cut at GS, so an overlong one means a GS went missing.
     """
     ais: dict[str, str] = {}

@@ -48,7 +48,10 @@ _LABELS: tuple[tuple[str, Kind], ...] = (
     ("TOTE-", "internal"),
 )
 _LABEL_BODY = re.compile(r"[!-~]+")
-_KEY_AIS = frozenset(ai for ai, d in AI_TABLE.items() if d.dl_primary_key) | {"02", "03", "41"}
+_KEY_AIS = frozenset(ai for ai, d in AI_TABLE.items() if d.dl_primary_key or ai[:2] == "41") | {
+    "02",
+    "03",
+}
 _TRAILING = "\r\n\t"
 
 
@@ -148,15 +151,11 @@ def _text(
         data = _normalise_gs(text, separators)
         definition = lookup_ai(data, 1 if data.startswith(GS) else 0)
         if definition is not None:
-            parsed = _gs1(data, sid, current_year, errors, bracketed=False)
-            if (
-                parsed.valid
-                or GS in data
-                or definition.ai[:2] in _KEY_AIS
-                or (definition.ai in _KEY_AIS)
-            ):
+            parsed = _gs1(data, sid, current_year, list(errors), bracketed=False)
+            # Without a symbology identifier, digits that happen to start like an AI are
+            # only called GS1 when they parse, carry a GS, or start with an identification key.
+            if parsed.valid or GS in data or definition.ai in _KEY_AIS:
                 return parsed
-            errors = [e for e in errors if e not in parsed.errors]
     errors.append(error("unrecognised", "not GS1 data, a GTIN, an SSCC or a lotline label"))
     return Parsed(valid=False, kind="unknown", symbology=sid, errors=errors)
 
