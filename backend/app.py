@@ -26,6 +26,7 @@ from backend.errors import PROBLEM_RESPONSES, exception_handlers
 from backend.ledger.routes import StockController
 from backend.lots.routes import LotController
 from backend.receiving.routes import ReceiptController
+from backend.scanning.routes import BarcodeController, ScanController
 from backend.settings import PROJECT_ROOT, get_settings
 from backend.web.deps import provide_db
 from backend.web.heap import settle_heap
@@ -66,6 +67,8 @@ def create_app() -> Litestar:
             ReceiptController,
             StockController,
             LotController,
+            BarcodeController,
+            ScanController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],

@@ -10,6 +10,7 @@ from backend.auth.tables import AuthToken, Device, Role, User, UserRole
 from backend.catalog.tables import Location, Product, ProductGtin, Supplier, Warehouse
 from backend.ledger.tables import IdempotencyKey, Movement, MovementSerial, StockBalance
 from backend.lots.tables import Lot, Serial
+from backend.scanning.tables import Scan
 
 __all__ = ["APP_CONFIG", "TABLES"]
 
@@ -30,6 +31,7 @@ TABLES = [
     MovementSerial,
     StockBalance,
     IdempotencyKey,
+    Scan,
 ]
 
 APP_CONFIG = AppConfig(

@@ -1,0 +1,1 @@
+"""Scanning: barcodes parsed, resolved to what they name, judged and recorded."""

@@ -1,0 +1,119 @@
+"""Wire shapes of barcode parsing and scans."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from backend.domain.barcodes import Parsed
+from backend.ledger.schemas import MovementOut, Quantity
+from backend.lots.schemas import LotOut, OnHand
+
+__all__ = [
+    "BarcodeIn",
+    "LocationStock",
+    "ScanContext",
+    "ScanIn",
+    "ScanLocation",
+    "ScanLot",
+    "ScanOut",
+    "ScanProduct",
+]
+
+ScanContext = Literal["receive", "pick", "pack", "return", "count", "lookup"]
+"""The workflow a scan belongs to; it decides which roles may send it and which checks apply."""
+
+RawBarcode = Annotated[str, msgspec.Meta(min_length=1, max_length=4096, pattern=r"^[^\x00]+$")]
+"""A barcode's text as the scanner gave it, GS (0x1D) separators included. 4,096 characters
+hold the largest QR code; NUL cannot be stored in PostgreSQL text and is never in a barcode."""
+
+Symbology = Annotated[str, msgspec.Meta(pattern=r"^\][A-Za-z][0-9A-Za-z]$")]
+"""An ISO/IEC 15424 symbology identifier such as `]d2` (GS1 DataMatrix) or `]C1` (GS1-128)."""
+
+Separators = Annotated[
+    list[Annotated[str, msgspec.Meta(min_length=1, max_length=8)]], msgspec.Meta(max_length=4)
+]
+"""Stand-ins for GS that a scanner is configured to send instead of 0x1D, such as `|`."""
+
+
+class BarcodeIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
+    """A barcode to parse, without resolving or recording it."""
+
+    raw: RawBarcode
+    symbology: Symbology | None = None
+    separators: Separators | None = None
+
+
+class ScanIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
+    """One scan from a handheld, in one workflow context."""
+
+    idempotency_key: uuid.UUID
+    context: ScanContext
+    raw: RawBarcode
+    device_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    """The handheld's own identifier, as it signs in with (`deviceId` of the login)."""
+    scanned_at: Annotated[datetime, msgspec.Meta(tz=True)]
+    """The handheld's clock when the barcode was read; the server records its own beside it."""
+    symbology: Symbology | None = None
+    separators: Separators | None = None
+    task_id: Annotated[int, msgspec.Meta(ge=1, le=2**53)] | None = None
+    quantity: Quantity | None = None
+
+
+class ScanProduct(msgspec.Struct, rename="camel", kw_only=True):
+    id: int
+    sku: str
+    name: str
+    tracking: str
+    unit: str
+
+
+class ScanLot(LotOut, kw_only=True):
+    """The lot a scan names. At `lookup` it is the whole lot card of GET /api/lots/{id}, with
+    on hand by location and the most recent movements; elsewhere those two are null."""
+
+    on_hand: list[OnHand] | None = None
+    history: list[MovementOut] | None = None
+
+
+class LocationStock(msgspec.Struct, rename="camel", kw_only=True):
+    lot_id: int
+    lot_code: str
+    sku: str
+    product_name: str
+    lot_status: str
+    expiry: date | None
+    quantity: int
+    allocated: int
+
+
+class ScanLocation(msgspec.Struct, rename="camel", kw_only=True):
+    """The location a label names; at `lookup`, with the stock it holds."""
+
+    id: int
+    warehouse: str
+    code: str
+    barcode: str
+    kind: str
+    zone: str | None
+    contents: list[LocationStock] | None = None
+
+
+class ScanOut(msgspec.Struct, rename="camel", kw_only=True):
+    """The verdict on a scan and what it resolved to. `code` is one of shared/scan-codes.json;
+    `feedback` tells the handheld which tone and colour to give."""
+
+    verdict: Literal["accepted", "rejected"]
+    code: str
+    message: str
+    feedback: Literal["ok", "warn", "error"]
+    parsed: Parsed
+    product: ScanProduct | None = None
+    lot: ScanLot | None = None
+    lots: list[LotOut] | None = None
+    """At `lookup` of a product's GTIN alone: its lots, soonest expiry first (at most 50)."""
+    serial: str | None = None
+    location: ScanLocation | None = None

@@ -1,0 +1,425 @@
+"""Scans: a barcode parsed, resolved to a product, lot, serial or location, judged, recorded.
+
+Every scan is recorded, accepted or rejected (DESIGN.md rule 4), in one statement that also
+holds its idempotency: the scan row carries the client's key (unique per user) and the
+response as first sent, so a retry finds the row and answers with that response, and a
+racing retry waits on the first one's key and then does the same.
+
+Products and locations come from the workers' reference caches; the lot a barcode names is
+read in one query (its card, and at `lookup` its stock by location and recent history), so
+a scan costs at most one read and one write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import asyncpg
+import msgspec
+
+from backend.auth.schemas import Actor
+from backend.catalog.service import resolve_location, resolve_product
+from backend.domain.barcodes import Parsed, parse_barcode
+from backend.errors import DomainError
+from backend.ledger.idempotency import Outcome, request_digest
+from backend.ledger.schemas import MovementOut
+from backend.lots.schemas import LotOut, OnHand
+from backend.lots.service import lot_card_select, lot_out
+from backend.scanning.schemas import (
+    BarcodeIn,
+    LocationStock,
+    ScanContext,
+    ScanIn,
+    ScanLocation,
+    ScanLot,
+    ScanOut,
+    ScanProduct,
+)
+from backend.scanning.verdicts import LotRecord, Verdict, barcode_verdict, lot_verdict, verdict
+
+__all__ = ["CONTEXT_ROLES", "HISTORY_LENGTH", "parse", "record_scan"]
+
+CONTEXT_ROLES: dict[ScanContext, frozenset[str] | None] = {
+    "lookup": None,
+    "receive": frozenset({"receiver", "supervisor"}),
+    "pick": frozenset({"picker", "supervisor"}),
+    "pack": frozenset({"packer", "supervisor"}),
+    "return": frozenset({"returns", "supervisor"}),
+    "count": frozenset({"counter", "supervisor"}),
+}
+"""Who may scan in each context (admins may everywhere); None: any signed-in user."""
+
+HISTORY_LENGTH = 20
+"""Movements a lookup shows of a lot, newest first (the lot card shows them all)."""
+
+_LIST_LENGTH = 50
+_CONTENTS_LENGTH = 200
+_SERIAL_RETURNS = ("receive", "return")
+"""Contexts in which a serial comes (back) into stock, so must not be in stock already."""
+
+
+def parse(data: BarcodeIn) -> Parsed:
+    """What a barcode says; an unreadable one is `valid: false` with its errors."""
+    return parse_barcode(data.raw, symbology=data.symbology, separators=data.separators or ())
+
+
+# --- reading what a barcode names ------------------------------------------------------
+
+_ON_HAND = """(SELECT coalesce(json_agg(json_build_object(
+            'location', w.code || '/' || loc.code, 'locationId', b.location_id,
+            'warehouse', w.code, 'kind', loc.kind, 'quantity', b.quantity,
+            'allocated', b.allocated,
+            'serials', coalesce((SELECT array_agg(s.serial ORDER BY s.serial) FROM serial s
+                                  WHERE s.lot_id = b.lot_id AND s.location_id = b.location_id),
+                                '{}'))
+          ORDER BY w.code, loc.walk_sequence, loc.code), '[]')
+      FROM stock_balance b
+      JOIN location loc ON loc.id = b.location_id
+      JOIN warehouse w ON w.id = loc.warehouse_id
+     WHERE b.lot_id = card.id AND b.quantity > 0)::text"""
+"""The lot card's on hand by location (as `OnHand` JSON), as GET /api/lots/{id} lists it."""
+
+_HISTORY = f"""(SELECT coalesce(json_agg(json_build_object(
+            'id', m.id, 'kind', m.kind, 'lotId', m.lot_id, 'lotCode', card.code,
+            'sku', card.sku, 'from', fw.code || '/' || f.code, 'to', tw.code || '/' || t.code,
+            'quantity', m.quantity,
+            'serials', coalesce((SELECT array_agg(s.serial ORDER BY s.serial)
+                                   FROM movement_serial ms JOIN serial s ON s.id = ms.serial_id
+                                  WHERE ms.movement_id = m.id), '{{}}'),
+            'reason', m.reason, 'reference', m.reference, 'user', u.username,
+            'at', m.created_at)
+          ORDER BY m.id DESC), '[]')
+      FROM (SELECT * FROM movement WHERE lot_id = card.id
+             ORDER BY id DESC LIMIT {HISTORY_LENGTH}) m
+      LEFT JOIN location f ON f.id = m.from_location_id
+      LEFT JOIN warehouse fw ON fw.id = f.warehouse_id
+      LEFT JOIN location t ON t.id = m.to_location_id
+      LEFT JOIN warehouse tw ON tw.id = t.warehouse_id
+      LEFT JOIN app_user u ON u.id = m.user_id)::text"""
+"""The lot's latest movements (as `MovementOut` JSON), newest first."""
+
+
+def _named_lots(detail: bool) -> str:
+    """The lots a barcode names by lot code ($2) or serial ($3) of product $1, each with the
+    serial's record when the serial is in that lot; with `detail` the lookup's lot card."""
+    extras = f"{_ON_HAND} AS on_hand, {_HISTORY} AS history" if detail else "NULL, NULL"
+    return f"""
+WITH named_serial AS (
+    SELECT s.id, s.lot_id, s.location_id, sl.kind AS location_kind
+      FROM serial s LEFT JOIN location sl ON sl.id = s.location_id
+     WHERE s.product_id = $1 AND s.serial = $3
+), named AS (
+    SELECT * FROM lot WHERE product_id = $1 AND code = $2
+    UNION
+    SELECT * FROM lot WHERE id = (SELECT lot_id FROM named_serial)
+)
+SELECT card.*, current_date AS today, ns.id AS serial_id,
+       ns.location_id IS NOT NULL AND ns.location_kind <> 'customer' AS serial_in_stock,
+       {extras}
+  FROM ({lot_card_select("named")}) card
+  LEFT JOIN named_serial ns ON ns.lot_id = card.id"""
+
+
+_NAMED_LOTS = _named_lots(detail=False)
+_NAMED_LOTS_DETAIL = _named_lots(detail=True)
+
+_PRODUCT_LOTS = f"""
+SELECT card.*, count(*) OVER () AS lots,
+       CASE WHEN count(*) OVER () = 1 THEN {_ON_HAND} END AS on_hand,
+       CASE WHEN count(*) OVER () = 1 THEN {_HISTORY} END AS history
+  FROM ({lot_card_select()} WHERE l.product_id = $1) card
+ ORDER BY card.expiry_date NULLS LAST, card.id
+ LIMIT {_LIST_LENGTH}"""
+"""A product's lots, soonest expiry first; an only lot with its whole card."""
+
+_LOCATION_CONTENTS = f"""
+SELECT b.lot_id, l.code AS lot_code, p.sku, p.name AS product_name, l.status AS lot_status,
+       l.expiry_date AS expiry, b.quantity, b.allocated
+  FROM stock_balance b
+  JOIN lot l ON l.id = b.lot_id
+  JOIN product p ON p.id = l.product_id
+ WHERE b.location_id = $1 AND b.quantity > 0
+ ORDER BY p.sku, l.expiry_date NULLS LAST, l.code
+ LIMIT {_CONTENTS_LENGTH}"""
+
+
+def _scan_lot(row: asyncpg.Record) -> ScanLot:
+    """A lot card row as the scan shows it, with on hand and history when they were read."""
+    lot = lot_out(row)
+    on_hand, history = row["on_hand"], row["history"]
+    return ScanLot(
+        **{name: getattr(lot, name) for name in LotOut.__struct_fields__},
+        on_hand=None if on_hand is None else msgspec.json.decode(on_hand, type=list[OnHand]),
+        history=None if history is None else msgspec.json.decode(history, type=list[MovementOut]),
+    )
+
+
+def _lot_record(row: asyncpg.Record) -> LotRecord:
+    return LotRecord(
+        code=row["code"],
+        status=row["status"],
+        production_date=row["production_date"],
+        expiry=row["expiry_date"],
+        best_before=row["best_before_date"],
+    )
+
+
+# --- resolving and judging -------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Resolution:
+    """What a scan resolved to and the verdict on it."""
+
+    verdict: Verdict
+    product: asyncpg.Record | None = None
+    lot: ScanLot | None = None
+    lots: list[LotOut] | None = None
+    serial_id: int | None = None
+    location: ScanLocation | None = None
+
+
+_UNSUPPORTED = {
+    "badge": "A badge signs a person in; it names no stock.",
+    "sscc": "A pallet or case SSCC: lotline does not track logistic units yet; scan an item.",
+    "internal": "A lotline tote or internal label names no stock.",
+}
+
+
+async def _resolve(conn: asyncpg.Connection, context: str, parsed: Parsed, raw: str) -> Resolution:
+    refused = barcode_verdict(parsed)
+    if refused is not None:
+        if refused.code == "unrecognised":
+            # A location label printed before lotline (any text) is still a location.
+            return await _resolve_location(conn, context, raw, fallback=refused)
+        return Resolution(refused)
+    if parsed.kind == "location":
+        return await _resolve_location(conn, context, parsed.label or raw)
+    if parsed.gtin is None:
+        kind = "sscc" if parsed.sscc is not None else parsed.kind
+        message = _UNSUPPORTED.get(kind, "This barcode names no product.")
+        return Resolution(verdict("unsupported_barcode", message))
+    try:
+        product = await resolve_product(conn, sku=None, gtin=parsed.gtin)
+    except DomainError as error:
+        if error.code != "unknown_product":
+            raise
+        return Resolution(verdict("unknown_product", f"No product has GTIN {parsed.gtin}."))
+    if parsed.lot is None and parsed.serial is None:
+        return await _resolve_product(conn, context, product)
+    return await _resolve_lot(conn, context, parsed, product)
+
+
+async def _resolve_location(
+    conn: asyncpg.Connection, context: str, label: str, fallback: Verdict | None = None
+) -> Resolution:
+    try:
+        row = await resolve_location(conn, label)
+    except DomainError as error:
+        if fallback is not None:
+            return Resolution(fallback)
+        if error.code not in ("unknown_location", "ambiguous_location"):
+            raise
+        return Resolution(verdict(error.code, error.detail))
+    contents = None
+    if context == "lookup":
+        rows = await conn.fetch(_LOCATION_CONTENTS, row["id"])
+        contents = [
+            LocationStock(
+                lot_id=r["lot_id"],
+                lot_code=r["lot_code"],
+                sku=r["sku"],
+                product_name=r["product_name"],
+                lot_status=r["lot_status"],
+                expiry=r["expiry"],
+                quantity=r["quantity"],
+                allocated=r["allocated"],
+            )
+            for r in rows
+        ]
+    location = ScanLocation(
+        id=row["id"],
+        warehouse=row["warehouse"],
+        code=row["code"],
+        barcode=row["barcode"],
+        kind=row["kind"],
+        zone=row["zone"],
+        contents=contents,
+    )
+    name = f"{row['warehouse']}/{row['code']}"
+    return Resolution(verdict("location_identified", f"Location {name}."), location=location)
+
+
+async def _resolve_product(
+    conn: asyncpg.Connection, context: str, product: asyncpg.Record
+) -> Resolution:
+    """A GTIN alone: the product; at lookup also its lots, in full when it has just one."""
+    found = verdict("product_identified", f"{product['sku']}: {product['name']}.")
+    if context != "lookup":
+        return Resolution(found, product=product)
+    rows = await conn.fetch(_PRODUCT_LOTS, product["id"])
+    lots = [lot_out(row) for row in rows]
+    only = _scan_lot(rows[0]) if len(rows) == 1 else None
+    return Resolution(found, product=product, lot=only, lots=lots)
+
+
+async def _resolve_lot(
+    conn: asyncpg.Connection, context: str, parsed: Parsed, product: asyncpg.Record
+) -> Resolution:
+    """A GTIN with a lot code, a serial or both: the lot, judged by the universal rules."""
+    query = _NAMED_LOTS_DETAIL if context == "lookup" else _NAMED_LOTS
+    rows = await conn.fetch(query, product["id"], parsed.lot, parsed.serial)
+    by_code = next((row for row in rows if row["code"] == parsed.lot), None)
+    by_serial = next((row for row in rows if row["serial_id"] is not None), None)
+    today = rows[0]["today"] if rows else datetime.now(UTC).date()
+    if parsed.serial is not None and by_serial is not None:
+        lot = _scan_lot(by_serial)
+        found = Resolution(
+            lot_verdict(_lot_record(by_serial), parsed, today),
+            product=product,
+            lot=lot,
+            serial_id=by_serial["serial_id"],
+        )
+        if parsed.lot is not None and by_serial["code"] != parsed.lot:
+            found.verdict = verdict(
+                "lot_data_mismatch",
+                f"Serial {parsed.serial} was received in lot {lot.code}, "
+                f"but the label says lot {parsed.lot}.",
+            )
+        elif found.verdict.accepted and context in _SERIAL_RETURNS and by_serial["serial_in_stock"]:
+            found.verdict = verdict(
+                "duplicate_serial", f"Serial {parsed.serial} is already in stock (lot {lot.code})."
+            )
+        return found
+    if parsed.serial is not None and context != "receive":
+        return Resolution(
+            verdict(
+                "unknown_serial", f"Serial {parsed.serial} of {product['sku']} was never received."
+            ),
+            product=product,
+            lot=_scan_lot(by_code) if by_code is not None else None,
+        )
+    if by_code is not None:
+        return Resolution(
+            lot_verdict(_lot_record(by_code), parsed, today),
+            product=product,
+            lot=_scan_lot(by_code),
+        )
+    if parsed.lot is None:  # a new serial at receive, in no lot the label names
+        return Resolution(
+            verdict("product_identified", f"{product['sku']}: new serial {parsed.serial}."),
+            product=product,
+        )
+    if context != "receive":
+        return Resolution(
+            verdict("unknown_lot", f"{product['sku']} has no lot {parsed.lot}."), product=product
+        )
+    return Resolution(_new_lot_verdict(parsed, product, today), product=product)
+
+
+def _new_lot_verdict(parsed: Parsed, product: asyncpg.Record, today: date) -> Verdict:
+    if parsed.expiry is not None and parsed.expiry < today:
+        return verdict(
+            "lot_expired",
+            f"The label's expiry {parsed.expiry.isoformat()} is past: do not receive lot "
+            f"{parsed.lot} as stock.",
+        )
+    return verdict("new_lot", f"New lot {parsed.lot} of {product['sku']}: receiving creates it.")
+
+
+# --- recording -------------------------------------------------------------------------
+
+_RECORD = """
+INSERT INTO scan (idempotency_key, request_hash, user_id, device_key, device_id, context, raw,
+                  symbology, parsed, verdict, code, message, feedback, product_id, lot_id,
+                  serial, serial_id, location_id, task_id, quantity, response, scanned_at)
+VALUES ($1, $2, $3, $4, coalesce($5::bigint, (SELECT id FROM device WHERE device_key = $4)),
+        $6, $7, $8, $9::text::jsonb, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+        $21::text::json, $22)
+ON CONFLICT (user_id, idempotency_key) DO NOTHING
+RETURNING id"""
+"""Record a scan, unless this user already sent one with this key. The device is the one
+the token was issued to, or else the one registered under the scan's `deviceId`."""
+
+_EARLIER = """SELECT request_hash, response::text FROM scan
+               WHERE user_id = $1 AND idempotency_key = $2"""
+
+
+def _check_context(context: ScanContext, actor: Actor) -> None:
+    roles = CONTEXT_ROLES[context]
+    if roles is not None and not actor.has_any(roles):
+        raise DomainError(
+            "scan_context_forbidden",
+            f"Scanning in {context} needs one of the roles: {', '.join(sorted(roles))}.",
+            403,
+        )
+
+
+async def record_scan(conn: asyncpg.Connection, data: ScanIn, actor: Actor) -> Outcome:
+    """Judge and record one scan; a retry with the same key gets the first response."""
+    _check_context(data.context, actor)
+    parsed = parse_barcode(data.raw, symbology=data.symbology, separators=data.separators or ())
+    found = await _resolve(conn, data.context, parsed, data.raw)
+    product, judged = found.product, found.verdict
+    body = msgspec.json.encode(
+        ScanOut(
+            verdict=judged.verdict,
+            code=judged.code,
+            message=judged.message,
+            feedback=judged.feedback,
+            parsed=parsed,
+            product=_scan_product(product) if product is not None else None,
+            lot=found.lot,
+            lots=found.lots,
+            serial=parsed.serial,
+            location=found.location,
+        )
+    )
+    digest = request_digest(data)
+    recorded = await conn.fetchval(
+        _RECORD,
+        data.idempotency_key,
+        digest,
+        actor.user_id,
+        data.device_id,
+        actor.device_id,
+        data.context,
+        data.raw,
+        data.symbology or parsed.symbology,
+        msgspec.json.encode(parsed).decode(),
+        judged.verdict,
+        judged.code,
+        judged.message,
+        judged.feedback,
+        product["id"] if product is not None else None,
+        found.lot.id if found.lot is not None else None,
+        parsed.serial,
+        found.serial_id,
+        found.location.id if found.location is not None else None,
+        data.task_id,
+        data.quantity,
+        body.decode(),
+        data.scanned_at,
+    )
+    if recorded is None:
+        return await _earlier(conn, data, actor, digest)
+    return Outcome(201, body, replayed=False)
+
+
+async def _earlier(conn: asyncpg.Connection, data: ScanIn, actor: Actor, digest: bytes) -> Outcome:
+    """The response to the scan this user first sent with this key."""
+    row = await conn.fetchrow(_EARLIER, actor.user_id, data.idempotency_key)
+    if bytes(row["request_hash"]) != digest:
+        raise DomainError(
+            "idempotency_key_reused",
+            "This idempotencyKey was used for a different request.",
+            409,
+        )
+    return Outcome(201, row["response"].encode(), replayed=True)
+
+
+def _scan_product(row: asyncpg.Record) -> ScanProduct:
+    return ScanProduct(
+        id=row["id"], sku=row["sku"], name=row["name"], tracking=row["tracking"], unit=row["unit"]
+    )

@@ -1,0 +1,182 @@
+"""The verdicts a scan can get, and the pure rules that judge a scanned lot.
+
+Each verdict code has one verdict (accepted or rejected) and one feedback (the tone and
+colour a handheld gives), so a client can switch on the code alone. shared/scan-codes.json
+lists them; tests/unit/test_scan_codes.py keeps it equal to `SCAN_CODES`. A barcode the
+parser finds invalid is rejected with the parser's first error code, one of
+`backend.domain.barcodes.errors.ERROR_CODES` (shared/barcode-error-codes.json), feedback
+`error`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from backend.domain.barcodes import Parsed
+from backend.domain.barcodes.errors import ERROR_CODES
+from backend.ledger.service import lot_gate
+
+__all__ = [
+    "SCAN_CODES",
+    "CodeEntry",
+    "LotRecord",
+    "Verdict",
+    "barcode_verdict",
+    "lot_verdict",
+    "verdict",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CodeEntry:
+    verdict: Literal["accepted", "rejected"]
+    feedback: Literal["ok", "warn", "error"]
+    meaning: str
+
+
+SCAN_CODES: dict[str, CodeEntry] = {
+    "lot_identified": CodeEntry(
+        "accepted",
+        "ok",
+        "The barcode names a known lot that is released, unexpired and "
+        "whose dates on the label agree with its record.",
+    ),
+    "new_lot": CodeEntry(
+        "accepted",
+        "ok",
+        "At receive: a known product with a lot code not recorded yet; "
+        "receiving it creates the lot.",
+    ),
+    "product_identified": CodeEntry(
+        "accepted",
+        "ok",
+        "The barcode names a known product but no one lot (a GTIN alone; at "
+        "lookup the product's lots are listed, and a product's only lot is shown in full).",
+    ),
+    "location_identified": CodeEntry("accepted", "ok", "A location label of a known location."),
+    "unknown_product": CodeEntry("rejected", "error", "No product has the barcode's GTIN."),
+    "unknown_lot": CodeEntry(
+        "rejected",
+        "error",
+        "The product is known but has no lot with the barcode's lot code (outside receive).",
+    ),
+    "unknown_serial": CodeEntry(
+        "rejected",
+        "error",
+        "The product is known but the barcode's serial was never received (outside receive).",
+    ),
+    "unknown_location": CodeEntry("rejected", "error", "No location has this label."),
+    "ambiguous_location": CodeEntry(
+        "rejected", "error", "The label names a location code that exists in several warehouses."
+    ),
+    "unsupported_barcode": CodeEntry(
+        "rejected",
+        "error",
+        "A valid barcode that names nothing a scan resolves to here: a "
+        "badge, a tote, a pallet SSCC, or GS1 data without a GTIN.",
+    ),
+    "lot_on_hold": CodeEntry("rejected", "error", "The lot is on hold."),
+    "lot_quarantined": CodeEntry("rejected", "error", "The lot is in quarantine."),
+    "lot_recalled": CodeEntry("rejected", "error", "The lot is recalled."),
+    "lot_not_released": CodeEntry("rejected", "error", "The lot is not released."),
+    "lot_expired": CodeEntry(
+        "rejected",
+        "error",
+        "The lot's recorded expiry (or, for a new lot at receive, the label's) is in the past.",
+    ),
+    "lot_data_mismatch": CodeEntry(
+        "rejected",
+        "error",
+        "A date on the label (expiry 17, best before 15, production 11) or "
+        "the serial's lot differs from the lot's record: a mislabelled unit or a different "
+        "lot with the same code. A supervisor decides, so it is refused, not just flagged.",
+    ),
+    "duplicate_serial": CodeEntry(
+        "rejected", "error", "At receive or return: the serial is already in stock."
+    ),
+}
+"""Every verdict code lotline gives a scan besides the parser's error codes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    verdict: Literal["accepted", "rejected"]
+    code: str
+    message: str
+    feedback: Literal["ok", "warn", "error"]
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict == "accepted"
+
+
+def verdict(code: str, message: str) -> Verdict:
+    """The verdict of `code` (one of `SCAN_CODES` or the parser's), with a specific message."""
+    entry = SCAN_CODES.get(code)
+    if entry is None:
+        assert code in ERROR_CODES, code
+        return Verdict("rejected", code, message, "error")
+    return Verdict(entry.verdict, code, message, entry.feedback)
+
+
+def barcode_verdict(parsed: Parsed) -> Verdict | None:
+    """The rejection of a barcode the parser refused, or None when it is valid."""
+    if parsed.valid:
+        return None
+    first = parsed.errors[0] if parsed.errors else None
+    if first is None or first.code not in ERROR_CODES:
+        return verdict("unrecognised", "The barcode could not be read.")
+    return verdict(first.code, first.message)
+
+
+@dataclass(frozen=True, slots=True)
+class LotRecord:
+    """What a lot's record says, as far as judging a scan goes."""
+
+    code: str
+    status: str
+    production_date: date | None
+    expiry: date | None
+    best_before: date | None
+
+
+_LABEL_DATES = (
+    ("expiry", "expiry (17)"),
+    ("best_before", "best before (15)"),
+    ("production_date", "production date (11)"),
+)
+
+
+def lot_verdict(lot: LotRecord, parsed: Parsed, today: date) -> Verdict:
+    """Judge a scanned lot that exists: its status, its expiry, then the label's dates.
+
+    Status comes first because a held or recalled lot must be stopped whatever its label
+    says; a label date differing from the record is refused because the handheld cannot tell
+    a misprinted label from a second lot that shares the code.
+    """
+    refusal = lot_gate(lot.status, lot.expiry, today)
+    if refusal is not None:
+        if refusal.code == "lot_expired":
+            assert lot.expiry is not None
+            message = f"Lot {lot.code} expired on {lot.expiry.isoformat()}."
+        else:
+            message = f"Lot {lot.code} is {lot.status}: set it aside and tell a supervisor."
+        return verdict(refusal.code, message)
+    differences = [
+        f"{label}: label {given.isoformat()}, record {_show(recorded)}"
+        for name, label in _LABEL_DATES
+        if (given := getattr(parsed, name)) is not None
+        and given != (recorded := getattr(lot, name))
+    ]
+    if differences:
+        return verdict(
+            "lot_data_mismatch",
+            f"Lot {lot.code}'s label disagrees with its record ({'; '.join(differences)}).",
+        )
+    return verdict("lot_identified", f"Lot {lot.code}.")
+
+
+def _show(value: date | None) -> str:
+    return value.isoformat() if value is not None else "none"
