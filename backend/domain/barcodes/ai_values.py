@@ -10,6 +10,7 @@ import calendar
 import re
 from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
 
 from backend.domain.check_digits import gs1_check_digit
 
@@ -88,6 +89,7 @@ def resolve_two_digit_year(yy: int, current_year: int) -> int:
     return century + yy
 
 
+@lru_cache(maxsize=4096)
 def resolve_gs1_date(yymmdd: str, current_year: int) -> date | None:
     """The date a YYMMDD value stands for (DD=00: the month's last day), or None if invalid.
 

@@ -19,7 +19,7 @@ with `|` between alternative sequences.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 __all__ = ["AI_TABLE", "PREDEFINED_LENGTHS", "AIDefinition", "Component", "lookup_ai"]
 
@@ -52,6 +52,10 @@ class AIDefinition:
     dl_primary_key: bool
     dl_qualifiers: tuple[tuple[str, ...], ...]
     """Alternative ordered sequences of Digital Link path qualifiers after this key."""
+    required_sets: tuple[tuple[tuple[frozenset[str], ...], ...], ...] = field(default=())
+    """`requires` with each pattern expanded to the set of AIs it matches (for speed)."""
+    conflicts: frozenset[str] = field(default=frozenset())
+    """Every AI that must not appear with this one, whichever of the two lists the rule."""
 
 
 _SPEC = """
@@ -328,7 +332,38 @@ def _build() -> dict[str, AIDefinition]:
                 dl_primary_key=dl_key,
                 dl_qualifiers=dl_qualifiers,
             )
-    return table
+    return _expand_rules(table)
+
+
+def _matching(pattern: str, ais: list[str]) -> frozenset[str]:
+    return frozenset(
+        ai
+        for ai in ais
+        if len(ai) == len(pattern)
+        and all(want in ("n", have) for want, have in zip(pattern, ai, strict=True))
+    )
+
+
+def _expand_rules(table: dict[str, AIDefinition]) -> dict[str, AIDefinition]:
+    """Resolve the `n` patterns of pairing rules into concrete AI sets, once at import."""
+    ais = list(table)
+    conflicts: dict[str, set[str]] = {ai: set() for ai in ais}
+    for ai, definition in table.items():
+        for pattern in definition.excludes:
+            for other in _matching(pattern, ais) - {ai}:
+                conflicts[ai].add(other)
+                conflicts[other].add(ai)
+    return {
+        ai: replace(
+            definition,
+            required_sets=tuple(
+                tuple(tuple(_matching(p, ais) for p in alternative) for alternative in group)
+                for group in definition.requires
+            ),
+            conflicts=frozenset(conflicts[ai]),
+        )
+        for ai, definition in table.items()
+    }
 
 
 AI_TABLE: dict[str, AIDefinition] = _build()

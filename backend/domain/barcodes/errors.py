@@ -36,7 +36,8 @@ ERROR_CODES: dict[str, str] = {
     "invalid_uri": "A Digital Link URI that is malformed (no host, bad percent-encoding...).",
     "dl_missing_key": "A URI with no GS1 primary key (/01/, /00/, /414/...) in its path.",
     "dl_invalid_path": "Digital Link path AIs out of order or not qualifiers of the key.",
-    "dl_invalid_query": "A Digital Link query carries a key or path qualifier, or an empty AI.",
+    "dl_invalid_query": "A Digital Link query repeats a path AI or carries a key or qualifier.",
+    "internal_error": "The parser itself failed (a bug): the scan could not be judged.",
 }
 
 

@@ -7,8 +7,6 @@ whatever the message arrived as (element string, bracketed text or Digital Link)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from .ai_values import check_value
 from .dictionary import AI_TABLE, lookup_ai
 from .errors import error
@@ -102,22 +100,6 @@ def read_bracketed(text: str) -> tuple[list[Pair], list[BarcodeError]]:
     return pairs, errors
 
 
-def _matches(pattern: str, ai: str) -> bool:
-    if "n" not in pattern:
-        return pattern == ai
-    return len(pattern) == len(ai) and all(
-        want == "n" or want == have for want, have in zip(pattern, ai, strict=True)
-    )
-
-
-def _present(pattern: str, ais: Iterable[str]) -> bool:
-    return any(_matches(pattern, ai) for ai in ais)
-
-
-def _excludes(ai: str, other: str) -> bool:
-    return any(_matches(pattern, other) for pattern in AI_TABLE[ai].excludes)
-
-
 def validate_pairs(
     pairs: list[Pair], current_year: int, errors: list[BarcodeError], *, gs_delimited: bool
 ) -> tuple[dict[str, str], set[str]]:
@@ -155,13 +137,17 @@ def validate_pairs(
             errors.extend(problems)
             malformed.add(ai)
     ordered = list(ais)
+    present = ais.keys()
     for index, ai in enumerate(ordered):
         definition = AI_TABLE[ai]
-        for group in definition.requires:
-            if not any(all(_present(p, ordered) for p in alternative) for alternative in group):
+        for group, sets in zip(definition.requires, definition.required_sets, strict=True):
+            if not any(all(not s.isdisjoint(present) for s in alt) for alt in sets):
                 wanted = " or ".join("+".join(f"({p})" for p in alt) for alt in group)
                 errors.append(error("ai_requires", f"AI ({ai}) must be used with {wanted}"))
-        for other in ordered[index + 1 :]:
-            if _excludes(ai, other) or _excludes(other, ai):
-                errors.append(error("ai_excludes", f"AI ({ai}) must not be used with ({other})"))
+        if definition.conflicts:
+            for other in ordered[index + 1 :]:
+                if other in definition.conflicts:
+                    errors.append(
+                        error("ai_excludes", f"AI ({ai}) must not be used with ({other})")
+                    )
     return ais, malformed
