@@ -30,6 +30,7 @@ from backend.scanning.routes import BarcodeController, ScanController
 from backend.settings import PROJECT_ROOT, get_settings
 from backend.web.deps import provide_db
 from backend.web.heap import settle_heap
+from backend.web.pwa import service_worker, shell_page
 from backend.web.strict_body import check_body_strictly
 
 __all__ = ["STATIC_DIR", "create_app"]
@@ -69,6 +70,8 @@ def create_app() -> Litestar:
             LotController,
             BarcodeController,
             ScanController,
+            shell_page,
+            service_worker,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],

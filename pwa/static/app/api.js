@@ -1,0 +1,49 @@
+// Talking to the lotline API: JSON in and out, the signed-in token on every call, and
+// problem+json errors (RFC 9457) turned into ApiError with the server's stable `code`.
+
+import { currentSession } from "./session.js";
+
+/** Fired on window when the server no longer accepts this handheld's token. */
+export const SIGNED_OUT_EVENT = "lotline:signed-out";
+
+export class ApiError extends Error {
+  constructor(status, code, detail, problem = null) {
+    super(detail);
+    this.status = status;
+    this.code = code;
+    this.problem = problem;
+  }
+}
+
+export async function api(path, { method = "GET", body } = {}) {
+  const headers = { Accept: "application/json, application/problem+json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const token = currentSession()?.token;
+  if (token) headers.Authorization = `Bearer ${token}`;
+
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store",
+    });
+  } catch {
+    throw new ApiError(0, "offline", "No connection to the server. Check the Wi-Fi and scan again.");
+  }
+
+  const type = response.headers.get("content-type") ?? "";
+  const payload = type.includes("json") ? await response.json().catch(() => null) : null;
+  if (response.ok) return payload;
+
+  const problem = payload ?? {};
+  const error = new ApiError(
+    response.status,
+    problem.code ?? `http_${response.status}`,
+    problem.detail ?? problem.title ?? `The server answered ${response.status}.`,
+    payload,
+  );
+  if (response.status === 401 && token) window.dispatchEvent(new CustomEvent(SIGNED_OUT_EVENT));
+  throw error;
+}

@@ -1,0 +1,40 @@
+// Who is signed in on this handheld (token and user, in localStorage so a reload keeps the
+// shift going) and the handheld's own stable id, sent with every sign-in and scan.
+
+import { uuid } from "./uuid.js";
+
+const SESSION_KEY = "lotline.session";
+const DEVICE_KEY = "lotline.deviceId";
+
+export function deviceId() {
+  let id = localStorage.getItem(DEVICE_KEY);
+  if (!id) {
+    id = uuid();
+    localStorage.setItem(DEVICE_KEY, id);
+  }
+  return id;
+}
+
+/** The signed-in {token, expiresAt, user}, or null when nobody is or the token has expired. */
+export function currentSession() {
+  let session;
+  try {
+    session = JSON.parse(localStorage.getItem(SESSION_KEY) ?? "null");
+  } catch {
+    session = null;
+  }
+  if (!session?.token) return null;
+  if (session.expiresAt && Date.parse(session.expiresAt) <= Date.now()) {
+    clearSession();
+    return null;
+  }
+  return session;
+}
+
+export function saveSession({ token, expiresAt, user }) {
+  localStorage.setItem(SESSION_KEY, JSON.stringify({ token, expiresAt, user }));
+}
+
+export function clearSession() {
+  localStorage.removeItem(SESSION_KEY);
+}

@@ -1,0 +1,173 @@
+// Lookup: scan anything and see what it is. A lot shows its card (status big and in colour,
+// expiry, stock by bin, recent history), a bin label shows the location, and a refused scan
+// shows the server's message big, with the error tone.
+
+import { api } from "../api.js";
+import { h } from "../dom.js";
+import { signal } from "../feedback.js";
+import { listenForWedge, typedEntry } from "../scanner.js";
+import { deviceId } from "../session.js";
+import { uuid } from "../uuid.js";
+import { cameraPanel } from "./camera.js";
+
+const HISTORY_SHOWN = 5;
+
+const STATUS_LABELS = {
+  released: "RELEASED",
+  hold: "ON HOLD",
+  quarantine: "QUARANTINE",
+  recalled: "RECALLED",
+  expired: "EXPIRED",
+};
+
+export function showLookup(root, { session, onSignOut }) {
+  const result = h("section", { id: "result", class: "content result", "aria-live": "assertive" },
+    h("p", { class: "hint" }, "Scan a lot, a product or a bin."));
+  let latest = 0;
+
+  async function lookUp(scan) {
+    const mine = ++latest;
+    result.replaceChildren(h("p", { class: "pending" }, "Looking up…"), h("p", { class: "raw" }, visible(scan.raw)));
+    const body = {
+      idempotencyKey: uuid(),
+      context: "lookup",
+      raw: scan.raw,
+      deviceId: deviceId(),
+      scannedAt: new Date().toISOString(),
+    };
+    if (scan.symbology) body.symbology = scan.symbology;
+    try {
+      const verdict = await api("/api/scans", { method: "POST", body });
+      if (mine !== latest) return;
+      result.replaceChildren(...renderVerdict(verdict, scan));
+      signal(verdict.feedback ?? (verdict.verdict === "accepted" ? "ok" : "error"));
+    } catch (problem) {
+      if (mine !== latest) return;
+      result.replaceChildren(rejection(problem.message, problem.code, scan));
+      signal("error");
+    }
+  }
+
+  const camera = cameraPanel({
+    onScan: lookUp,
+    onError: (message) => {
+      result.replaceChildren(rejection(message, "camera_unavailable"));
+      signal("error");
+    },
+  });
+  const signOut = h("button", { type: "button", class: "sign-out", id: "sign-out" }, "Sign out");
+  signOut.addEventListener("click", onSignOut);
+
+  root.append(
+    h("header", { class: "bar" },
+      h("h1", {}, "Lookup"),
+      h("span", { class: "bar-note", id: "who" }, session.user?.displayName || session.user?.username || ""),
+      signOut),
+    result,
+    h("section", { class: "dock" },
+      camera.viewport,
+      typedEntry({ id: "scan-entry", label: "Type a code", onScan: lookUp }),
+      h("div", { class: "dock-row" }, camera.toggle)),
+  );
+
+  const stopWedge = listenForWedge(lookUp);
+  camera.resume();
+  return {
+    destroy() {
+      stopWedge();
+      camera.destroy();
+    },
+  };
+}
+
+/** The raw value as people can read it: GS shown as ␝. */
+function visible(raw) {
+  return raw.replaceAll("\x1d", "␝");
+}
+
+function renderVerdict(verdict, scan) {
+  if (verdict.verdict !== "accepted") return [rejection(verdict.message, verdict.code, scan)];
+  const parts = [];
+  if (verdict.feedback === "warn" && verdict.message) parts.push(h("p", { class: "warning-message" }, verdict.message));
+  if (verdict.lot) parts.push(lotCard(verdict.lot));
+  else if (verdict.location) parts.push(locationCard(verdict.location));
+  else parts.push(h("p", { class: "message" }, verdict.message ?? "Scanned."), parsedSummary(verdict.parsed));
+  return parts;
+}
+
+function rejection(message, code, scan) {
+  return h("div", { class: "rejection", id: "rejection", "data-code": code ?? "" },
+    h("p", { class: "rejection-message" }, message || "That scan was refused."),
+    code ? h("p", { class: "code-note" }, code) : null,
+    scan ? h("p", { class: "raw" }, visible(scan.raw)) : null);
+}
+
+function statusOf(lot) {
+  return lot.expired && lot.status === "released" ? "expired" : lot.status;
+}
+
+function expiryText(lot) {
+  if (!lot.expiry) return "No expiry date";
+  const days = lot.daysToExpiry;
+  if (days === null || days === undefined) return `Expires ${lot.expiry}`;
+  if (days < 0) return `Expired ${lot.expiry} (${-days} ${-days === 1 ? "day" : "days"} ago)`;
+  if (days === 0) return `Expires ${lot.expiry} (today)`;
+  return `Expires ${lot.expiry} (${days} ${days === 1 ? "day" : "days"} left)`;
+}
+
+function lotCard(lot) {
+  const status = statusOf(lot);
+  const onHand = lot.onHand ?? [];
+  const history = (lot.history ?? []).slice(-HISTORY_SHOWN).reverse();
+  return h("article", { class: "lot-card", id: "lot-card", "data-lot-id": lot.id },
+    h("p", { class: "product-name" }, lot.productName ?? ""),
+    h("p", { class: "sku" }, `SKU ${lot.sku}`),
+    h("p", { class: "lot-code", id: "lot-code" }, lot.code),
+    h("p", { class: `status status-${status}`, id: "lot-status", "data-status": status },
+      STATUS_LABELS[status] ?? status.toUpperCase()),
+    lot.expired && status !== "expired" ? h("p", { class: "status status-expired" }, STATUS_LABELS.expired) : null,
+    lot.statusReason ? h("p", { class: "status-reason" }, lot.statusReason) : null,
+    h("p", { class: `expiry${lot.expired ? " expired" : ""}`, id: "lot-expiry" }, expiryText(lot)),
+    h("h2", {}, `On hand${lot.onHandTotal !== undefined ? `: ${lot.onHandTotal}` : ""}`),
+    onHand.length
+      ? h("table", { class: "on-hand", id: "on-hand" },
+          h("tbody", {}, onHand.map((row) =>
+            h("tr", {}, h("th", { scope: "row" }, row.location), h("td", {}, String(row.quantity))))))
+      : h("p", { class: "none" }, "None in stock"),
+    h("h2", {}, "Recent history"),
+    history.length
+      ? h("ul", { class: "history", id: "history" }, history.map(historyEntry))
+      : h("p", { class: "none" }, "No movements yet"));
+}
+
+function historyEntry(entry) {
+  const where = [entry.from, entry.to].filter(Boolean).join(" → ");
+  const when = entry.at ? new Date(entry.at).toLocaleString([], { dateStyle: "short", timeStyle: "short" }) : "";
+  return h("li", {},
+    h("span", { class: "history-kind" }, `${entry.kind} ${entry.quantity ?? ""}`.trim()),
+    h("span", { class: "history-where" }, where),
+    h("span", { class: "history-when" }, [when, entry.user].filter(Boolean).join(" · ")));
+}
+
+function locationCard(location) {
+  const name = location.code ?? location.label ?? location.barcode ?? "";
+  return h("article", { class: "location-card", id: "location-card" },
+    h("p", { class: "kind-note" }, "Location"),
+    h("p", { class: "location-code", id: "location-code" }, name),
+    location.warehouse ? h("p", { class: "sku" }, `Warehouse ${location.warehouse}`) : null,
+    location.kind ? h("p", { class: "sku" }, location.kind) : null);
+}
+
+function parsedSummary(parsed) {
+  if (!parsed) return null;
+  const rows = [
+    ["Kind", parsed.kind],
+    ["GTIN", parsed.gtin],
+    ["Lot", parsed.lot],
+    ["Serial", parsed.serial],
+    ["Expiry", parsed.expiry],
+    ["SSCC", parsed.sscc],
+  ].filter(([, value]) => value);
+  return h("table", { class: "parsed" }, h("tbody", {}, rows.map(([name, value]) =>
+    h("tr", {}, h("th", { scope: "row" }, name), h("td", {}, String(value))))));
+}

@@ -1,0 +1,177 @@
+"""Real Chromium against the module's real lotline server and PostgreSQL.
+
+Debian's /usr/bin/chromium (never `playwright install`), headless and kept off the network:
+every host but the loopback fails to resolve. One browser serves a module; a test that needs
+the camera launches its own, with its own fake webcam file.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
+
+from tests.conftest import LiveServer
+from tests.integration.arrange import ok, receive
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # Without the two EXCLUDEs the page itself would not load.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+]
+PHONE = {"width": 360, "height": 740}
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="session")
+async def chromium() -> AsyncIterator[Playwright]:
+    """Playwright's driver, once per session."""
+    async with async_playwright() as playwright:
+        yield playwright
+
+
+async def launch(playwright: Playwright, *extra_args: str) -> Browser:
+    return await playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *extra_args]
+    )
+
+
+@pytest.fixture(scope="module")
+async def browser(chromium: Playwright) -> AsyncIterator[Browser]:
+    """A Chromium without a camera, shared by the tests of a module."""
+    browser = await launch(chromium)
+    yield browser
+    await browser.close()
+
+
+@pytest.fixture
+def camera_browser(
+    chromium: Playwright,
+) -> Callable[[Path], Any]:
+    """`async with camera_browser(y4m) as browser:` a Chromium whose webcam shows that file."""
+
+    @asynccontextmanager
+    async def start(y4m: Path) -> AsyncIterator[Browser]:
+        browser = await launch(
+            chromium,
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={y4m}",
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+    return start
+
+
+@dataclass
+class Traffic:
+    """Every request the pages of a context made, service worker included."""
+
+    urls: list[str]
+    scans: list[dict[str, Any]]
+    """Bodies of POST /api/scans, in order."""
+
+
+async def new_page(
+    browser: Browser, live_server: LiveServer, session: dict[str, Any] | None = None
+) -> tuple[BrowserContext, Page, Traffic]:
+    """A fresh context (empty storage) on a phone-sized screen, optionally signed in already."""
+    context = await browser.new_context(
+        viewport=PHONE, base_url=live_server.url, permissions=["camera"]
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    traffic = Traffic(urls=[], scans=[])
+
+    def record(request: Any) -> None:
+        traffic.urls.append(request.url)
+        if request.method == "POST" and request.url.endswith("/api/scans"):
+            traffic.scans.append(json.loads(request.post_data or "{}"))
+
+    context.on("request", record)
+    if session is not None:
+        await context.add_init_script(
+            f"localStorage.setItem('lotline.session', {json.dumps(json.dumps(session))});"
+        )
+    page = await context.new_page()
+    return context, page, traffic
+
+
+@dataclass(frozen=True)
+class ReceivedLot:
+    sku: str
+    gtin: str
+    code: str
+    expiry: str
+    location: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Stock:
+    """What the browser tests scan: lots received through the API, and a picker to scan them."""
+
+    lots: dict[str, ReceivedLot]
+    picker_session: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+async def stock(live_server: LiveServer, admin_token: str, make_user: Any) -> Stock:
+    """A warehouse, a bin, a product with a real GTIN and three received lots with expiry."""
+    suffix = uuid.uuid4().hex[:4].upper()
+    warehouse, gtin, sku = f"WB{suffix}", "09506000134352", f"OATS-{suffix}"
+    async with httpx.AsyncClient(
+        base_url=live_server.url,
+        timeout=30.0,
+        headers={"Authorization": f"Bearer {admin_token}"},
+    ) as admin:
+        await ok(admin.post("/api/warehouses", json={"code": warehouse, "name": "Browser site"}))
+        await ok(admin.post("/api/locations", json={"warehouse": warehouse, "code": "A-01"}))
+        await ok(
+            admin.post(
+                "/api/products",
+                json={"sku": sku, "name": "Rolled oats 1 kg", "gtins": [gtin]},
+            )
+        )
+        lots = {}
+        for name, code, quantity in (
+            ("datamatrix", "DM-2611-A", 12),
+            ("gs1_128", "C128-2611-B", 7),
+            ("wedge", "WEDGE-2611-C", 5),
+        ):
+            lot = ReceivedLot(sku, gtin, code, "2027-06-30", f"{warehouse}/A-01", quantity)
+            await ok(
+                receive(
+                    admin,
+                    gtin=gtin,
+                    lotCode=code,
+                    expiry=lot.expiry,
+                    quantity=quantity,
+                    location=lot.location,
+                )
+            )
+            lots[name] = lot
+        picker = await make_user(["picker"])
+        login = await ok(
+            admin.post(
+                "/api/auth/login", json={"username": picker.username, "password": picker.password}
+            )
+        )
+    return Stock(lots=lots, picker_session=login)
