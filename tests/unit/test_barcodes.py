@@ -156,7 +156,7 @@ def test_unknown_ais_stop_the_reading() -> None:
         ("]C11727013110ABC", "ai_requires"),  # (17), (10) need a GTIN
         ("]C100106141412345678908375", "ai_requires"),  # (37) needs (02)
         (f"]C102{GTIN}", "ai_requires"),  # (02) needs (37)
-        (f"]C101{GTIN}310300012331020000", "ai_excludes"),  # two net weights in kg
+        (f"]C101{GTIN}31030001233102000001", "ai_excludes"),  # two net weights in kg
         (f"]C101{GTIN}21X{GS}235Y", "ai_excludes"),
         (f"]C101{GTIN}250X", "ai_requires"),  # (250) needs (21) too
     ],
