@@ -59,6 +59,6 @@ def test_codes_are_stable_snake_case() -> None:
 @pytest.mark.parametrize("code", sorted(set(ERROR_CODES) - UNREACHABLE))
 def test_each_code_is_produced_by_a_real_scan(code: str) -> None:
     raw, options = EXAMPLES[code]
-    parsed = parse_barcode(raw, **options)  # type: ignore[arg-type]
+    parsed = parse_barcode(raw, **options)
     assert not parsed.valid
     assert code in {problem.code for problem in parsed.errors}

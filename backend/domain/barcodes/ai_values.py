@@ -270,9 +270,16 @@ def check_value(definition: AIDefinition, value: str, current_year: int) -> list
                 f"AI ({ai}) takes {expected} characters, got {len(value)}",
             )
         ]
+    components = definition.components
+    if len(components) == 1:
+        # The common case (GTIN, dates, lot, serial): the whole value is the one component.
+        component = components[0]
+        if not _CHARSET_PATTERNS[component.charset].fullmatch(value):
+            return [_charset_error(ai, component, value)]
+        found = [_content_check(name, ai, value, current_year) for name in component.checks]
+        return [problem for problem in found if problem is not None]
     errors: list[BarcodeError] = []
     position = 0
-    components = definition.components
     last = len(components) - 1
     for index, component in enumerate(components):
         if index == last:
