@@ -103,7 +103,11 @@ _HISTORY = f"""(SELECT coalesce(json_agg(json_build_object(
 def _named_lots(detail: bool) -> str:
     """The lots a barcode names by lot code ($2) or serial ($3) of product $1, each with the
     serial's record when the serial is in that lot; with `detail` the lookup's lot card."""
-    extras = f"{_ON_HAND} AS on_hand, {_HISTORY} AS history" if detail else "NULL, NULL"
+    extras = (
+        f"{_ON_HAND} AS on_hand, {_HISTORY} AS history"
+        if detail
+        else "NULL AS on_hand, NULL AS history"
+    )
     return f"""
 WITH named_serial AS (
     SELECT s.id, s.lot_id, s.location_id, sl.kind AS location_kind

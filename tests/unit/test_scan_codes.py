@@ -1,4 +1,4 @@
-"""shared/scan-codes.json lists exactly the verdict codes a scan can get, as the service has them."""
+"""shared/scan-codes.json lists exactly the verdict codes a scan can get, as the service does."""
 
 from __future__ import annotations
 
