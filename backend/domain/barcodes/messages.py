@@ -7,6 +7,8 @@ whatever the message arrived as (element string, bracketed text or Digital Link)
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .ai_values import check_value
 from .dictionary import AI_TABLE, lookup_ai
 from .errors import error
@@ -100,6 +102,27 @@ def read_bracketed(text: str) -> tuple[list[Pair], list[BarcodeError]]:
     return pairs, errors
 
 
+@lru_cache(maxsize=4096)
+def _pairing_errors(ordered: tuple[str, ...]) -> tuple[BarcodeError, ...]:
+    """What the GS1 pairing rules say of a set of AIs read in this order.
+
+    A floor scans the same few AI combinations all day, so the answer is remembered.
+    """
+    found: list[BarcodeError] = []
+    present = frozenset(ordered)
+    for index, ai in enumerate(ordered):
+        definition = AI_TABLE[ai]
+        for group, sets in zip(definition.requires, definition.required_sets, strict=True):
+            if not any(all(not s.isdisjoint(present) for s in alt) for alt in sets):
+                wanted = " or ".join("+".join(f"({p})" for p in alt) for alt in group)
+                found.append(error("ai_requires", f"AI ({ai}) must be used with {wanted}"))
+        if definition.conflicts:
+            for other in ordered[index + 1 :]:
+                if other in definition.conflicts:
+                    found.append(error("ai_excludes", f"AI ({ai}) must not be used with ({other})"))
+    return tuple(found)
+
+
 def validate_pairs(
     pairs: list[Pair], current_year: int, errors: list[BarcodeError], *, gs_delimited: bool
 ) -> tuple[dict[str, str], set[str]]:
@@ -136,18 +159,5 @@ def validate_pairs(
         if problems:
             errors.extend(problems)
             malformed.add(ai)
-    ordered = list(ais)
-    present = ais.keys()
-    for index, ai in enumerate(ordered):
-        definition = AI_TABLE[ai]
-        for group, sets in zip(definition.requires, definition.required_sets, strict=True):
-            if not any(all(not s.isdisjoint(present) for s in alt) for alt in sets):
-                wanted = " or ".join("+".join(f"({p})" for p in alt) for alt in group)
-                errors.append(error("ai_requires", f"AI ({ai}) must be used with {wanted}"))
-        if definition.conflicts:
-            for other in ordered[index + 1 :]:
-                if other in definition.conflicts:
-                    errors.append(
-                        error("ai_excludes", f"AI ({ai}) must not be used with ({other})")
-                    )
+    errors.extend(_pairing_errors(tuple(ais)))
     return ais, malformed
