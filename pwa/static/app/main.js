@@ -52,9 +52,10 @@ window.addEventListener(SIGNED_OUT_EVENT, () => {
   clearSession();
   show();
 });
-for (const gesture of ["pointerdown", "keydown"]) {
-  window.addEventListener(gesture, unlockAudio, { capture: true, passive: true });
-}
+// Starting audio takes the main thread for a moment: do it on a touch or on Enter, never
+// in the middle of a wedge scanner's burst of keys.
+window.addEventListener("pointerdown", unlockAudio, { capture: true, passive: true });
+window.addEventListener("keyup", (event) => event.key === "Enter" && unlockAudio(), { capture: true });
 
 show();
 registerServiceWorker();

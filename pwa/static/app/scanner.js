@@ -10,6 +10,7 @@ const STAND_INS_KEY = "lotline.gsStandIns";
 const DEFAULT_STAND_INS = "|";
 
 const WEDGE_MAX_GAP_MS = 40; // a scanner types a key every few ms; people take 100 ms or more
+const WEDGE_HICCUP_MS = 250;
 const WEDGE_MIN_LENGTH = 3;
 const DUPLICATE_WINDOW_MS = 1500;
 const FRAME_PAUSE_MS = 60;
@@ -54,32 +55,40 @@ function wedgeCharacter(event) {
 
 /**
  * Listen for a keyboard-wedge scanner anywhere on the page while no field has the focus: a
- * burst of keys less than WEDGE_MAX_GAP_MS apart ending in Enter or Tab is one scan.
- * A field that has the focus gets the keys itself (its form handles the Enter).
- * Returns a function that stops listening.
+ * burst of keys ending in Enter or Tab, WEDGE_MAX_GAP_MS apart on average and never more than
+ * WEDGE_HICCUP_MS apart, is one scan (a busy handheld may stall one key; a person typing is
+ * slower throughout). A field that has the focus gets the keys itself and its form handles
+ * the Enter. Returns a function that stops listening.
  */
 export function listenForWedge(onScan) {
-  let buffer = "";
+  let burst = "";
+  let startedAt = 0;
   let lastKeyAt = 0;
 
   function onKeyDown(event) {
     if (MODIFIER_KEYS.has(event.key) || isEditable(document.activeElement)) return;
-    const now = performance.now();
-    if (now - lastKeyAt > WEDGE_MAX_GAP_MS) buffer = "";
+    const now = event.timeStamp || performance.now();
+    if (now - lastKeyAt > WEDGE_HICCUP_MS) {
+      burst = "";
+      startedAt = now;
+    }
     lastKeyAt = now;
 
     if (event.key === "Enter" || event.key === "Tab") {
-      const burst = buffer;
-      buffer = "";
-      if (burst.length < WEDGE_MIN_LENGTH) return;
+      const keys = burst.length + 1;
+      const fast = keys > 1 && (now - startedAt) / (keys - 1) <= WEDGE_MAX_GAP_MS;
+      const text = burst;
+      burst = "";
+      if (!fast || text.length < WEDGE_MIN_LENGTH) return;
       event.preventDefault();
-      const raw = normaliseScan(burst);
+      const raw = normaliseScan(text);
       if (raw) onScan({ raw, symbology: null, source: "wedge" });
       return;
     }
     const character = wedgeCharacter(event);
     if (character === null) return;
-    buffer += character;
+    if (!burst) startedAt = now;
+    burst += character;
     if (event.ctrlKey) event.preventDefault();
   }
 

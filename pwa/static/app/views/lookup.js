@@ -91,6 +91,7 @@ function renderVerdict(verdict, scan) {
   if (verdict.feedback === "warn" && verdict.message) parts.push(h("p", { class: "warning-message" }, verdict.message));
   if (verdict.lot) parts.push(lotCard(verdict.lot));
   else if (verdict.location) parts.push(locationCard(verdict.location));
+  else if (verdict.lots) parts.push(productLots(verdict.product, verdict.lots));
   else parts.push(h("p", { class: "message" }, verdict.message ?? "Scanned."), parsedSummary(verdict.parsed));
   return parts;
 }
@@ -118,7 +119,7 @@ function expiryText(lot) {
 function lotCard(lot) {
   const status = statusOf(lot);
   const onHand = lot.onHand ?? [];
-  const history = (lot.history ?? []).slice(-HISTORY_SHOWN).reverse();
+  const history = [...(lot.history ?? [])].sort((a, b) => b.id - a.id).slice(0, HISTORY_SHOWN);
   return h("article", { class: "lot-card", id: "lot-card", "data-lot-id": lot.id },
     h("p", { class: "product-name" }, lot.productName ?? ""),
     h("p", { class: "sku" }, `SKU ${lot.sku}`),
@@ -150,12 +151,37 @@ function historyEntry(entry) {
 }
 
 function locationCard(location) {
-  const name = location.code ?? location.label ?? location.barcode ?? "";
+  const contents = location.contents ?? [];
   return h("article", { class: "location-card", id: "location-card" },
-    h("p", { class: "kind-note" }, "Location"),
-    h("p", { class: "location-code", id: "location-code" }, name),
-    location.warehouse ? h("p", { class: "sku" }, `Warehouse ${location.warehouse}`) : null,
-    location.kind ? h("p", { class: "sku" }, location.kind) : null);
+    h("p", { class: "kind-note" }, `Location · ${location.kind}${location.zone ? ` · zone ${location.zone}` : ""}`),
+    h("p", { class: "location-code", id: "location-code" }, `${location.warehouse}/${location.code}`),
+    h("h2", {}, "Holds"),
+    contents.length
+      ? h("table", { class: "on-hand" }, h("tbody", {}, contents.map((row) =>
+          h("tr", {},
+            h("th", { scope: "row" },
+              h("span", { class: "row-title" }, `${row.lotCode} · ${row.sku}`),
+              h("span", { class: `status-chip status-${row.lotStatus}` }, STATUS_LABELS[row.lotStatus] ?? row.lotStatus)),
+            h("td", {}, String(row.quantity))))))
+      : h("p", { class: "none" }, "Empty"));
+}
+
+function productLots(product, lots) {
+  return h("article", { class: "product-lots", id: "product-lots" },
+    h("p", { class: "product-name" }, product?.name ?? ""),
+    product ? h("p", { class: "sku" }, `SKU ${product.sku}`) : null,
+    h("h2", {}, `${lots.length} ${lots.length === 1 ? "lot" : "lots"}, soonest expiry first`),
+    lots.length
+      ? h("table", { class: "on-hand" }, h("tbody", {}, lots.map((lot) => {
+          const status = statusOf(lot);
+          return h("tr", {},
+            h("th", { scope: "row" },
+              h("span", { class: "row-title" }, lot.code),
+              h("span", { class: `status-chip status-${status}` }, STATUS_LABELS[status] ?? status),
+              h("span", { class: "row-note" }, lot.expiry ? ` ${lot.expiry}` : "")),
+            h("td", {}, String(lot.onHandTotal)));
+        })))
+      : h("p", { class: "none" }, "No lots"));
 }
 
 function parsedSummary(parsed) {
