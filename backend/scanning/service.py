@@ -50,7 +50,7 @@ CONTEXT_ROLES: dict[ScanContext, frozenset[str] | None] = {
 }
 """Who may scan in each context (admins may everywhere); None: any signed-in user."""
 
-HISTORY_LENGTH = 20
+HISTORY_LENGTH = 10
 """Movements a lookup shows of a lot, newest first (the lot card shows them all)."""
 
 _LIST_LENGTH = 50
@@ -414,6 +414,7 @@ async def record_scan(conn: asyncpg.Connection, data: ScanIn, actor: Actor) -> O
 async def _earlier(conn: asyncpg.Connection, data: ScanIn, actor: Actor, digest: bytes) -> Outcome:
     """The response to the scan this user first sent with this key."""
     row = await conn.fetchrow(_EARLIER, actor.user_id, data.idempotency_key)
+    assert row is not None, "the key's row is committed when its insert conflicts"
     if bytes(row["request_hash"]) != digest:
         raise DomainError(
             "idempotency_key_reused",

@@ -1,4 +1,7 @@
-"""Piccolo table of recorded scans (schema in backend/db/migrations/0002_scanning.sql)."""
+"""Piccolo table of recorded scans (schema in backend/db/migrations/0002_scanning.sql).
+
+The ids a scan resolved to are plain columns, not foreign keys: see the migration for why.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +12,11 @@ from piccolo.columns import (
     BigInt,
     BigSerial,
     Bytea,
-    ForeignKey,
     Integer,
     Text,
     Timestamptz,
 )
 from piccolo.table import Table
-
-from backend.auth.tables import Device, User
-from backend.catalog.tables import Location, Product
-from backend.lots.tables import Lot, Serial
 
 __all__ = ["Scan"]
 
@@ -27,9 +25,9 @@ class Scan(Table, tablename="scan"):
     id = BigSerial(primary_key=True)
     idempotency_key = UUID()
     request_hash = Bytea()
-    user = ForeignKey(User, db_column_name="user_id")
+    user_id = BigInt()
     device_key = Text()
-    device = ForeignKey(Device, db_column_name="device_id", null=True)
+    device_id = BigInt(null=True, default=None)
     context = Text()
     raw_value = Text(db_column_name="raw")  # `raw` would hide Table.raw()
     symbology = Text(null=True, default=None)
@@ -38,11 +36,11 @@ class Scan(Table, tablename="scan"):
     code = Text()
     message = Text()
     feedback = Text()
-    product = ForeignKey(Product, db_column_name="product_id", null=True)
-    lot = ForeignKey(Lot, db_column_name="lot_id", null=True)
+    product_id = BigInt(null=True, default=None)
+    lot_id = BigInt(null=True, default=None)
     serial = Text(null=True, default=None)
-    serial_record = ForeignKey(Serial, db_column_name="serial_id", null=True)
-    location = ForeignKey(Location, db_column_name="location_id", null=True)
+    serial_id = BigInt(null=True, default=None)
+    location_id = BigInt(null=True, default=None)
     task_id = BigInt(null=True, default=None)
     quantity = Integer(null=True, default=None)
     response = JSON()
