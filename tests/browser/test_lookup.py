@@ -124,3 +124,40 @@ async def test_a_refused_scan_shows_the_message_big(browser, live_server, stock)
         assert await page.get_attribute("#flash", "class") == "flash-error"
     finally:
         await context.close()
+
+
+async def test_a_location_label_shows_the_location_and_its_lots(browser, live_server, stock):
+    lot = stock.lots["wedge"]
+    context, page, _ = await new_page(browser, live_server, stock.picker_session)
+    try:
+        await page.goto("/")
+        await page.fill("#scan-entry", lot.location)
+        await page.press("#scan-entry", "Enter")
+        await page.wait_for_selector("#location-card")
+        assert await page.inner_text("#location-code") == lot.location
+        assert lot.code in await page.inner_text("#location-card")
+    finally:
+        await context.close()
+
+
+async def test_phone_sized_screen_has_big_targets_and_no_sideways_scroll(
+    browser, live_server, stock
+):
+    lot = stock.lots["wedge"]
+    context, page, _ = await new_page(browser, live_server, stock.picker_session)
+    try:
+        await page.goto("/")
+        await page.fill("#scan-entry", f"(01){lot.gtin}(10){lot.code}")
+        await page.press("#scan-entry", "Enter")
+        await page.wait_for_selector("#lot-card")
+        sizes = await page.eval_on_selector_all(
+            "button:not([hidden]), input",
+            "els => els.filter(e => e.offsetParent).map(e => [e.id || e.className,"
+            " e.getBoundingClientRect().height, e.getBoundingClientRect().width])",
+        )
+        assert sizes and all(h >= 48 and w >= 48 for _, h, w in sizes), sizes
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+        dock = await page.eval_on_selector(".dock", "e => e.getBoundingClientRect().bottom")
+        assert dock == 740, "the scan controls sit at the bottom, under the thumb"
+    finally:
+        await context.close()

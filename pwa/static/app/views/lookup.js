@@ -155,7 +155,7 @@ function locationCard(location) {
   return h("article", { class: "location-card", id: "location-card" },
     h("p", { class: "kind-note" }, `Location · ${location.kind}${location.zone ? ` · zone ${location.zone}` : ""}`),
     h("p", { class: "location-code", id: "location-code" }, `${location.warehouse}/${location.code}`),
-    h("h2", {}, "Holds"),
+    h("h2", {}, "In this location"),
     contents.length
       ? h("table", { class: "on-hand" }, h("tbody", {}, contents.map((row) =>
           h("tr", {},

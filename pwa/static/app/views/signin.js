@@ -8,8 +8,14 @@ import { listenForWedge } from "../scanner.js";
 import { deviceId, saveSession } from "../session.js";
 import { cameraPanel } from "./camera.js";
 
+const HINTS = {
+  badge: "Scan your badge, then enter your PIN.",
+  password: "Enter your username and password.",
+};
+
 export function showSignIn(root, { onSignedIn }) {
   let mode = "badge";
+  const hint = h("p", { class: "hint" }, HINTS.badge);
   const error = h("p", { id: "signin-error", class: "error-message", role: "alert", hidden: true });
 
   const badge = h("input", {
@@ -48,6 +54,7 @@ export function showSignIn(root, { onSignedIn }) {
     camera.toggle.hidden = mode !== "badge";
     if (mode !== "badge") camera.destroy();
     switchMode.textContent = mode === "badge" ? "Use username and password" : "Use badge and PIN";
+    hint.textContent = HINTS[mode];
     showError(null);
   });
 
@@ -90,7 +97,7 @@ export function showSignIn(root, { onSignedIn }) {
   const stopWedge = listenForWedge(badgeScanned);
   root.append(
     h("header", { class: "bar" }, h("h1", {}, "lotline"), h("span", { class: "bar-note" }, "Sign in")),
-    h("section", { class: "content" }, h("p", { class: "hint" }, "Scan your badge, then enter your PIN."), form),
+    h("section", { class: "content" }, hint, form),
   );
   return {
     destroy() {
