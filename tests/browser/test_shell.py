@@ -84,6 +84,12 @@ async def test_service_worker_controls_the_page_and_nothing_leaves_the_loopback(
         assert await page.evaluate("navigator.serviceWorker.controller.scriptURL") == (
             f"{live_server.url}/sw.js"
         )
+
+        # The documented way out: /?unregister-sw removes the worker and its caches.
+        await page.goto("/?unregister-sw")
+        await page.wait_for_function("document.body.dataset.serviceWorker === 'unregistered'")
+        assert await page.evaluate("navigator.serviceWorker.getRegistrations()") == []
+        assert await page.evaluate("caches.keys()") == []
     finally:
         await context.close()
     hosts = {urlsplit(url).hostname for url in traffic.urls}
