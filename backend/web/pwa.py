@@ -1,6 +1,6 @@
 """The handheld app's shell at `/` and its service worker at `/sw.js`.
 
-The shell is static (pwa/static/index.html and the ES modules under pwa/static/app/); the
+The shell is static (pwa/static/index.html and the ES modules under pwa/static/js/); the
 only thing computed here is the service worker's precache list and its version, a hash of
 the precached files' contents, so any change to a shell file installs a new worker and
 replaces the old cache without anyone bumping a constant by hand.
@@ -24,7 +24,7 @@ __all__ = ["SHELL_DIR", "precached_shell", "service_worker", "shell_page"]
 SHELL_DIR = PROJECT_ROOT / "pwa" / "static"
 """pwa/static: served at /static by the app's static router; index.html and sw.js live here."""
 
-PRECACHED_FOLDERS = ("app", "css", "icons", "vendor/zxing-wasm")
+PRECACHED_FOLDERS = ("js", "css", "icons", "vendor/zxing-wasm")
 """Folders of SHELL_DIR whose every file the service worker precaches (the app shell)."""
 
 PRECACHED_FILES = ("manifest.webmanifest",)
@@ -70,7 +70,7 @@ def precached_shell() -> tuple[str, list[str]]:
 
 @get("/", opt=PUBLIC, include_in_schema=False, name="pwa-shell")
 async def shell_page() -> Response[bytes]:
-    """The handheld app: a static page that loads /static/app/main.js."""
+    """The handheld app: a static page that loads /static/js/main.js."""
     return Response(
         (SHELL_DIR / "index.html").read_bytes(),
         media_type="text/html; charset=utf-8",

@@ -73,7 +73,7 @@ async def test_service_worker_controls_the_page_and_nothing_leaves_the_loopback(
             }"""
         )
         assert len(cached["names"]) == 1
-        assert {"/", "/static/app/main.js", "/static/css/app.css"} <= set(cached["urls"])
+        assert {"/", "/static/js/main.js", "/static/css/app.css"} <= set(cached["urls"])
         assert "/static/vendor/zxing-wasm/zxing_reader.wasm" in cached["urls"]
         assert not [url for url in cached["urls"] if url.startswith("/api/")]
         assert await page.evaluate("document.body.dataset.serviceWorker") == "registered"
