@@ -54,6 +54,8 @@ HISTORY_LENGTH = 10
 """Movements a lookup shows of a lot, newest first (the lot card shows them all)."""
 
 _LIST_LENGTH = 50
+_LOCATION_BARCODE_LENGTH = 80
+"""The longest barcode a location may have (location.barcode's CHECK)."""
 _CONTENTS_LENGTH = 200
 _SERIAL_RETURNS = ("receive", "return")
 """Contexts in which a serial comes (back) into stock, so must not be in stock already."""
@@ -194,7 +196,7 @@ _UNSUPPORTED = {
 async def _resolve(conn: asyncpg.Connection, context: str, parsed: Parsed, raw: str) -> Resolution:
     refused = barcode_verdict(parsed)
     if refused is not None:
-        if refused.code == "unrecognised":
+        if refused.code == "unrecognised" and len(raw) <= _LOCATION_BARCODE_LENGTH:
             # A location label printed before lotline (any text) is still a location.
             return await _resolve_location(conn, context, raw, fallback=refused)
         return Resolution(refused)
