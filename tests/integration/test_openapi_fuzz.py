@@ -41,8 +41,11 @@ async def test_no_operation_answers_5xx_or_breaks_its_schema(
         "60",
         "--seed",
         "20261123",
+        # One worker: with two, schemathesis 4's coverage phase crashed building inputs
+        # for this schema ("SystemError: AST constructor recursion depth mismatch", a
+        # CPython 3.11 fault under threads) although every request it sent passed.
         "--workers",
-        "2",
+        "1",
         "--generation-database",
         "none",
         "--no-color",
