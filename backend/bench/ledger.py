@@ -19,13 +19,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import msgspec
-import psutil
 
 from backend.bench.dataset import Dataset
 from backend.bench.harness import Harness
 from backend.bench.loadgen import BenchRequest
-from backend.bench.registry import BenchResult, TableRow, benchmark
-from backend.bench.stats import median, median_of_runs, verdict
+from backend.bench.registry import BenchResult, TableRow, benchmark, sql_profile_notes
+from backend.bench.stats import cpu_ms_per_request, median, median_of_runs, verdict
 
 __all__ = ["TARGET_P99_MS", "TARGET_WRITES_PER_S", "LedgerWorkload", "run_ledger"]
 
@@ -170,7 +169,7 @@ async def run_ledger(harness: Harness) -> BenchResult:
             await harness.settle_database()
         statuses.update(stats.statuses)
         statuses.update(paced_stats.statuses)
-        cpu_ms = _cpu_ms_per_request(cpu, options.duration_s, len(stats.latencies_ms))
+        cpu_ms = cpu_ms_per_request(cpu, options.duration_s, len(stats.latencies_ms))
         run = {
             "writes_per_s": round(summary["per_s"], 1),
             "p50_ms": round(summary["p50_ms"], 2),
@@ -312,21 +311,5 @@ async def run_ledger(harness: Harness) -> BenchResult:
             )
         )
     notes = [f"{sample['status']} on {sample['kind']}: {sample['body']}" for sample in samples]
-    notes += [
-        f"sql {entry['total_ms']:>9.0f} ms {entry['calls']:>7} calls "
-        f"{entry['mean_ms']:.3f} ms/call: {entry['query'][:110]}"
-        for entry in sql_profile
-    ]
+    notes += sql_profile_notes(sql_profile)
     return BenchResult(metrics, rows, notes, ok=errors == 0 and mismatches == 0)
-
-
-def _cpu_ms_per_request(
-    cpu: dict[str, float], duration_s: float, requests: int
-) -> dict[str, float]:
-    """CPU milliseconds each component spent per answered request."""
-    cores = psutil.cpu_count() or 1
-    return {
-        key: round(share * cores * duration_s * 1000 / requests, 3) if requests else 0.0
-        for key, share in cpu.items()
-        if key != "machine_idle"
-    }

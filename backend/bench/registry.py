@@ -14,7 +14,7 @@ from typing import Any
 
 from backend.bench.harness import Harness
 
-__all__ = ["BENCHMARKS", "BenchResult", "Benchmark", "TableRow", "benchmark"]
+__all__ = ["BENCHMARKS", "BenchResult", "Benchmark", "TableRow", "benchmark", "sql_profile_notes"]
 
 
 @dataclass(frozen=True)
@@ -74,3 +74,12 @@ def benchmark(
         return run
 
     return register
+
+
+def sql_profile_notes(sql_profile: list[dict[str, Any]]) -> list[str]:
+    """Lines for the notes under a table: the statements that took the database's time."""
+    return [
+        f"sql {entry['total_ms']:>9.0f} ms {entry['calls']:>7} calls "
+        f"{entry['mean_ms']:.3f} ms/call: {entry['query'][:110]}"
+        for entry in sql_profile
+    ]

@@ -32,8 +32,8 @@ import msgspec
 from backend.bench.dataset import Dataset, LotRef
 from backend.bench.harness import Harness
 from backend.bench.loadgen import BenchRequest
-from backend.bench.registry import BenchResult, TableRow, benchmark
-from backend.bench.stats import median, median_of_runs, verdict
+from backend.bench.registry import BenchResult, TableRow, benchmark, sql_profile_notes
+from backend.bench.stats import cpu_ms_per_request, median, median_of_runs, verdict
 from backend.domain.barcodes import parse_barcode
 
 __all__ = ["TARGETS", "ScanWorkload", "run_scan"]
@@ -157,13 +157,14 @@ async def run_scan(harness: Harness) -> BenchResult:
     statuses: Counter[str] = Counter()
     errors = 0
     await harness.settle_database()
+    await harness.reset_sql_profile()
     for number in range(1, options.runs + 1):
         run: dict[str, float] = {}
         rates = {name: float(options.extra[f"{name}_rate"]) for name in ("lookup", "record")}
         for name, workload in (("lookup", lookups), ("record", records)):
             rate = rates[name]
             with progress.phase(f"run {number}/{options.runs}: {name} scans, closed loop"):
-                saturated, _ = await harness.run_load(workload.next_request, on_error)
+                saturated, cpu = await harness.run_load(workload.next_request, on_error)
             with progress.phase(
                 f"run {number}/{options.runs}: {name} scans paced at {rate:,.0f}/s"
             ):
@@ -179,6 +180,10 @@ async def run_scan(harness: Harness) -> BenchResult:
                 f"{name}_p50_ms": round(steady["p50_ms"], 2),
                 f"{name}_p99_ms": round(steady["p99_ms"], 2),
             }
+            for part, ms in cpu_ms_per_request(
+                cpu, options.duration_s, len(saturated.latencies_ms)
+            ).items():
+                run[f"{name}_cpu_ms_{part}"] = ms
         with progress.phase(f"run {number}/{options.runs}: pgbench"):
             run["pgbench_tps"] = round(await harness.pgbench_tps(), 1)
             await harness.settle_database()
@@ -189,6 +194,7 @@ async def run_scan(harness: Harness) -> BenchResult:
             f"{run['record_p99_ms']:.1f} ms; pgbench {run['pgbench_tps']:,.0f} tps"
         )
 
+    sql_profile = await harness.sql_profile()
     middle = {key: round(value, 2) for key, value in median_of_runs(runs).items()}
     metrics: dict[str, Any] = {
         "parse_per_s": parse_per_s,
@@ -223,6 +229,8 @@ async def run_scan(harness: Harness) -> BenchResult:
         "record_p99_ms": metrics["record_p99_ms"] <= TARGETS["record_p99_ms"],
     }
     metrics["meets_targets"] = all(met.values())
+    if sql_profile:
+        metrics["sql_profile"] = sql_profile
     rows = [
         TableRow(
             "parse/s (one core, in process)",
@@ -258,6 +266,16 @@ async def run_scan(harness: Harness) -> BenchResult:
         TableRow("ratio recorded scans/s : pgbench tps", f"{metrics['ratio']:.3f}"),
         TableRow("errors (non-201, transport)", str(errors), "0", verdict(errors == 0)),
     ]
+    for name in ("lookup", "record"):
+        rows.append(
+            TableRow(
+                f"cpu ms per {name} server / postgres / loadgen",
+                " / ".join(
+                    f"{middle.get(f'{name}_cpu_ms_{part}', 0):.2f}"
+                    for part in ("server", "postgres", "loadgen")
+                ),
+            )
+        )
     for index, run in enumerate(runs, 1):
         rows.append(
             TableRow(
@@ -268,4 +286,5 @@ async def run_scan(harness: Harness) -> BenchResult:
             )
         )
     notes = [f"{sample['status']} on {sample['kind']}: {sample['body']}" for sample in samples]
+    notes += sql_profile_notes(sql_profile)
     return BenchResult(metrics, rows, notes, ok=errors == 0)

@@ -11,7 +11,16 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["RunStats", "median", "median_of_runs", "percentile", "verdict"]
+import psutil
+
+__all__ = [
+    "RunStats",
+    "cpu_ms_per_request",
+    "median",
+    "median_of_runs",
+    "percentile",
+    "verdict",
+]
 
 
 def percentile(sorted_values: Sequence[float], p: float) -> float:
@@ -82,3 +91,13 @@ def median_of_runs(summaries: Sequence[dict[str, float]]) -> dict[str, float]:
 def verdict(ok: bool) -> str:
     """A target's verdict as the tables print it."""
     return "ok" if ok else "MISS"
+
+
+def cpu_ms_per_request(cpu: dict[str, float], duration_s: float, requests: int) -> dict[str, float]:
+    """CPU milliseconds each component spent per answered request."""
+    cores = psutil.cpu_count() or 1
+    return {
+        key: round(share * cores * duration_s * 1000 / requests, 3) if requests else 0.0
+        for key, share in cpu.items()
+        if key != "machine_idle"
+    }
