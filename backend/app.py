@@ -26,6 +26,7 @@ from backend.errors import PROBLEM_RESPONSES, exception_handlers
 from backend.ledger.routes import StockController
 from backend.lots.routes import LotController
 from backend.receiving.routes import ReceiptController
+from backend.scanning.recorder import stop_recorder
 from backend.scanning.routes import BarcodeController, ScanController
 from backend.settings import PROJECT_ROOT, get_settings
 from backend.web.deps import provide_db
@@ -88,7 +89,7 @@ def create_app() -> Litestar:
         before_request=check_body_strictly,
         exception_handlers=exception_handlers,
         on_startup=[start_pool, settle_heap],
-        on_shutdown=[stop_pool],
+        on_shutdown=[stop_recorder, stop_pool],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="lotline",

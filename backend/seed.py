@@ -11,7 +11,6 @@ of it, and a database that already has the demo (its `admin` user) is left untou
 
 from __future__ import annotations
 
-import json
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from backend.catalog.service import (
     create_supplier,
     create_warehouse,
 )
+from backend.db.engine import init_connection
 from backend.domain.check_digits import gs1_check_digit
 from backend.ledger.idempotency import Outcome
 from backend.ledger.schemas import AdjustmentIn, MoveIn
@@ -860,18 +860,11 @@ async def _summary(conn: asyncpg.Connection) -> str:
     )
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
-    for type_name in ("json", "jsonb"):
-        await conn.set_type_codec(
-            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-        )
-
-
 async def seed_demo(database_url: str) -> None:
     """Fill a migrated database with the demo warehouse; do nothing if it is already there."""
     conn = await asyncpg.connect(database_url)
     try:
-        await _init_connection(conn)
+        await init_connection(conn)
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _SEED_LOCK)
             if await conn.fetchval("SELECT 1 FROM app_user WHERE username = 'admin'"):

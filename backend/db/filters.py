@@ -1,6 +1,6 @@
 """WHERE clauses built from the filters a search was given, and only those.
 
-Pooled connections use generic plans (see `engine._init_connection`), and a generic plan
+Pooled connections use generic plans (see `engine.init_connection`), and a generic plan
 cannot drop `($1 IS NULL OR col = $1)` branches; a clause per given filter keeps each search
 on its index.
 """

@@ -1,13 +1,14 @@
 """Scans: a barcode parsed, resolved to a product, lot, serial or location, judged, recorded.
 
-Every scan is recorded, accepted or rejected (DESIGN.md rule 4), in one statement that also
-holds its idempotency: the scan row carries the client's key (unique per user) and the
-response as first sent, so a retry finds the row and answers with that response, and a
-racing retry waits on the first one's key and then does the same.
+Every scan is recorded, accepted or rejected (DESIGN.md rule 4). The scan row carries the
+client's key (unique per user) and the verdict as first given, so a retry finds the row and
+answers with that verdict (a lookup's live parts, its stock and history, read afresh).
+Rows are written by the worker's recorder (`recorder.py`) in batches, one statement for the
+scans that arrive together; each request waits for its own row's commit.
 
 Products and locations come from the workers' reference caches; the lot a barcode names is
 read in one query (its card, and at `lookup` its stock by location and recent history), so
-a scan costs at most one read and one write.
+a scan costs at most one read of its own and a share of one write.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from backend.ledger.idempotency import Outcome, request_digest
 from backend.ledger.schemas import MovementOut
 from backend.lots.schemas import LotOut, OnHand
 from backend.lots.service import lot_card_select, lot_out
+from backend.scanning.recorder import ScanRow, record
 from backend.scanning.schemas import (
     BarcodeIn,
     LocationStock,
@@ -336,18 +338,6 @@ def _new_lot_verdict(parsed: Parsed, product: asyncpg.Record, today: date) -> Ve
 
 # --- recording -------------------------------------------------------------------------
 
-_RECORD = """
-INSERT INTO scan (idempotency_key, request_hash, user_id, device_key, device_id, context, raw,
-                  symbology, parsed, verdict, code, message, feedback, product_id, lot_id,
-                  serial, serial_id, location_id, task_id, quantity, response, scanned_at)
-VALUES ($1, $2, $3, $4, coalesce($5::bigint, (SELECT id FROM device WHERE device_key = $4)),
-        $6, $7, $8, $9::text::jsonb, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-        $21::text::json, $22)
-ON CONFLICT (user_id, idempotency_key) DO NOTHING
-RETURNING id"""
-"""Record a scan, unless this user already sent one with this key. The device is the one
-the token was issued to, or else the one registered under the scan's `deviceId`."""
-
 _EARLIER = """SELECT request_hash, response::text FROM scan
                WHERE user_id = $1 AND idempotency_key = $2"""
 
@@ -363,58 +353,74 @@ def _check_context(context: ScanContext, actor: Actor) -> None:
 
 
 async def record_scan(conn: asyncpg.Connection, data: ScanIn, actor: Actor) -> Outcome:
-    """Judge and record one scan; a retry with the same key gets the first response."""
+    """Judge and record one scan; a retry with the same key gets the first verdict."""
     _check_context(data.context, actor)
     parsed = parse_barcode(data.raw, symbology=data.symbology, separators=data.separators or ())
     found = await _resolve(conn, data.context, parsed, data.raw)
     product, judged = found.product, found.verdict
-    body = msgspec.json.encode(
-        ScanOut(
+    answer = ScanOut(
+        verdict=judged.verdict,
+        code=judged.code,
+        message=judged.message,
+        feedback=judged.feedback,
+        parsed=parsed,
+        product=_scan_product(product) if product is not None else None,
+        lot=found.lot,
+        lots=found.lots,
+        serial=parsed.serial,
+        location=found.location,
+    )
+    digest = request_digest(data)
+    written = await record(
+        ScanRow(
+            idempotency_key=data.idempotency_key,
+            request_hash=digest,
+            user_id=actor.user_id,
+            device_key=data.device_id,
+            device_id=actor.device_id,
+            context=data.context,
+            raw=data.raw,
+            symbology=data.symbology or parsed.symbology,
+            parsed=msgspec.json.encode(parsed).decode(),
             verdict=judged.verdict,
             code=judged.code,
             message=judged.message,
             feedback=judged.feedback,
-            parsed=parsed,
-            product=_scan_product(product) if product is not None else None,
-            lot=found.lot,
-            lots=found.lots,
+            product_id=product["id"] if product is not None else None,
+            lot_id=found.lot.id if found.lot is not None else None,
             serial=parsed.serial,
-            location=found.location,
+            serial_id=found.serial_id,
+            location_id=found.location.id if found.location is not None else None,
+            task_id=data.task_id,
+            quantity=data.quantity,
+            response=msgspec.json.encode(_verdict_only(answer)).decode(),
+            scanned_at=data.scanned_at,
         )
     )
-    digest = request_digest(data)
-    recorded = await conn.fetchval(
-        _RECORD,
-        data.idempotency_key,
-        digest,
-        actor.user_id,
-        data.device_id,
-        actor.device_id,
-        data.context,
-        data.raw,
-        data.symbology or parsed.symbology,
-        msgspec.json.encode(parsed).decode(),
-        judged.verdict,
-        judged.code,
-        judged.message,
-        judged.feedback,
-        product["id"] if product is not None else None,
-        found.lot.id if found.lot is not None else None,
-        parsed.serial,
-        found.serial_id,
-        found.location.id if found.location is not None else None,
-        data.task_id,
-        data.quantity,
-        body.decode(),
-        data.scanned_at,
+    if not written:
+        return await _earlier(conn, data, actor, digest, found)
+    return Outcome(201, msgspec.json.encode(answer), replayed=False)
+
+
+def _verdict_only(answer: ScanOut) -> ScanOut:
+    """What a scan row keeps of its answer: the verdict and what it named, without the
+    live parts (stock, history, a product's lots, a bin's contents) that a lookup shows and
+    that are read afresh whenever they are shown again."""
+    lot = answer.lot
+    location = answer.location
+    return msgspec.structs.replace(
+        answer,
+        lot=msgspec.structs.replace(lot, on_hand=None, history=None) if lot else None,
+        lots=None,
+        location=msgspec.structs.replace(location, contents=None) if location else None,
     )
-    if recorded is None:
-        return await _earlier(conn, data, actor, digest)
-    return Outcome(201, body, replayed=False)
 
 
-async def _earlier(conn: asyncpg.Connection, data: ScanIn, actor: Actor, digest: bytes) -> Outcome:
-    """The response to the scan this user first sent with this key."""
+async def _earlier(
+    conn: asyncpg.Connection, data: ScanIn, actor: Actor, digest: bytes, now: Resolution
+) -> Outcome:
+    """The first answer to the scan this user sent with this key: its verdict as recorded,
+    with the live parts of a lookup as they are `now`."""
     row = await conn.fetchrow(_EARLIER, actor.user_id, data.idempotency_key)
     assert row is not None, "the key's row is committed when its insert conflicts"
     if bytes(row["request_hash"]) != digest:
@@ -423,7 +429,14 @@ async def _earlier(conn: asyncpg.Connection, data: ScanIn, actor: Actor, digest:
             "This idempotencyKey was used for a different request.",
             409,
         )
-    return Outcome(201, row["response"].encode(), replayed=True)
+    first = msgspec.json.decode(row["response"], type=ScanOut)
+    if first.lot is not None and now.lot is not None and now.lot.id == first.lot.id:
+        first.lot.on_hand, first.lot.history = now.lot.on_hand, now.lot.history
+    if first.product is not None and now.lots is not None:
+        first.lots = now.lots
+    if first.location is not None and now.location is not None:
+        first.location.contents = now.location.contents
+    return Outcome(201, msgspec.json.encode(first), replayed=True)
 
 
 def _scan_product(row: asyncpg.Record) -> ScanProduct:

@@ -376,6 +376,27 @@ async def test_concurrent_retries_are_recorded_once_with_one_answer(admin_client
     assert await db.fetchval("SELECT count(*) FROM scan WHERE idempotency_key = $1", key) == 1
 
 
+async def test_a_burst_of_scans_with_retries_is_recorded_once_each(admin_client, site, db):
+    # Enough at once that the recorder writes them in batches, with racing retries of some
+    # keys in the same batches.
+    before = await scan_count(db)
+    raws = [gs1(OATS_GTIN, "L1"), gs1(OATS_GTIN, "L2"), site.bins[0], gs1(UNKNOWN_GTIN, "X")]
+    bodies = [scan_body(raws[n % len(raws)], "lookup") for n in range(90)]
+    retried = bodies[:15]
+    responses = await asyncio.gather(
+        *(admin_client.post("/api/scans", json=body) for body in [*bodies, *retried, *retried])
+    )
+    assert {response.status_code for response in responses} == {201}
+    assert await scan_count(db) == before + len(bodies)
+    by_key: dict[str, list[httpx.Response]] = {}
+    for body, response in zip([*bodies, *retried, *retried], responses, strict=True):
+        by_key.setdefault(body["idempotencyKey"], []).append(response)
+    for key, answers in by_key.items():
+        assert len({answer.json()["code"] for answer in answers}) == 1, key
+        replayed = [answer.headers.get("Idempotent-Replayed") == "true" for answer in answers]
+        assert replayed.count(False) == 1, key  # exactly one try was recorded, the rest replay
+
+
 async def test_the_same_key_for_another_scan_is_refused(admin_client, site, db):
     body = scan_body(gs1(OATS_GTIN, "L1"), "lookup")
     await ok(admin_client.post("/api/scans", json=body))

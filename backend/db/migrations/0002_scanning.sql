@@ -1,7 +1,7 @@
 -- Scanning: every scan a handheld sends is recorded, accepted or rejected (DESIGN.md rule 4),
 -- with the raw value as scanned (GS separators kept), its parse, its verdict and reason, who,
 -- which device, both clocks and what it resolved to. A scan row is its own idempotency
--- record: a retry with the same key finds the row and answers with its stored response.
+-- record: a retry with the same key finds the row and answers with its stored verdict.
 --
 -- The ids it resolved (user, device, product, lot, serial, location) are plain columns, not
 -- foreign keys: the scan log is an append-only record of what was seen, of rows lotline
@@ -32,7 +32,8 @@ CREATE TABLE scan (
     location_id      bigint,
     task_id          bigint,
     quantity         integer CHECK (quantity BETWEEN 1 AND 1000000),
-    -- The response as first sent, verbatim (json, not jsonb): a retry gets the same body.
+    -- The answer as first given, without a lookup's live parts (stock, history), which a
+    -- retry reads afresh (json, not jsonb: kept as written).
     response         json NOT NULL,
     scanned_at       timestamptz NOT NULL,
     recorded_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
