@@ -73,7 +73,7 @@ async def shell_page() -> Response[bytes]:
     """The handheld app: a static page that loads /static/js/main.js."""
     return Response(
         (SHELL_DIR / "index.html").read_bytes(),
-        media_type="text/html; charset=utf-8",
+        media_type="text/html",
         headers=_NO_CACHE,
     )
 
@@ -90,6 +90,6 @@ async def service_worker() -> Response[bytes]:
     )
     return Response(
         prelude.encode() + (SHELL_DIR / "sw.js").read_bytes(),
-        media_type="text/javascript; charset=utf-8",
+        media_type="text/javascript",
         headers={**_NO_CACHE, "Service-Worker-Allowed": "/"},
     )

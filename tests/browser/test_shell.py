@@ -23,10 +23,10 @@ async def test_the_shell_is_public_and_its_worker_is_served_from_the_root(live_s
         worker = await client.get("/sw.js")
         again = await client.get("/sw.js")
     assert page.status_code == 200
-    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert '<link rel="manifest"' in page.text
     assert worker.status_code == 200
-    assert worker.headers["content-type"].startswith("text/javascript")
+    assert worker.headers["content-type"] == "text/javascript; charset=utf-8"
     assert worker.headers["service-worker-allowed"] == "/"
     assert worker.headers["cache-control"] == "no-cache"
     assert worker.text.startswith("const SHELL_VERSION = ")
