@@ -214,7 +214,9 @@ async def _resolve(conn: asyncpg.Connection, context: str, parsed: Parsed, raw: 
         if error.code != "unknown_product":
             raise
         return Resolution(verdict("unknown_product", f"No product has GTIN {parsed.gtin}."))
-    if parsed.lot is None and parsed.serial is None:
+    if (parsed.lot is None and parsed.serial is None) or product["tracking"] == "none":
+        # An untracked product keeps no lots or serials of its own (its stock is in one
+        # lot, UNTRACKED), so a lot code or serial on its label names nothing more.
         return await _resolve_product(conn, context, product)
     return await _resolve_lot(conn, context, parsed, product)
 

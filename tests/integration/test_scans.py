@@ -376,6 +376,16 @@ async def test_concurrent_retries_are_recorded_once_with_one_answer(admin_client
     assert await db.fetchval("SELECT count(*) FROM scan WHERE idempotency_key = $1", key) == 1
 
 
+async def test_a_lot_code_on_an_untracked_products_label_names_the_product(admin_client, site):
+    for context in ("lookup", "receive"):
+        body = await scan(admin_client, gs1(TEE_GTIN, "SUPPLIER-LOT-9"), context)
+        assert body["verdict"] == "accepted" and body["code"] == "product_identified"
+        assert body["product"]["sku"] == "TEE"
+    # At lookup its one lot, where all its stock is, comes back in full.
+    looked_up = await scan(admin_client, gs1(TEE_GTIN, "SUPPLIER-LOT-9"), "lookup")
+    assert looked_up["lot"]["code"] == "UNTRACKED" and looked_up["lot"]["onHandTotal"] == 3
+
+
 async def test_a_burst_of_scans_with_retries_is_recorded_once_each(admin_client, site, db):
     # Enough at once that the recorder writes them in batches, with racing retries of some
     # keys in the same batches.
