@@ -81,6 +81,25 @@ async def test_wedge_scan_with_a_gs_stand_in_shows_the_lot(browser, live_server,
         await context.close()
 
 
+async def test_wedge_sending_alt_0029_for_gs(browser, live_server, stock):
+    lot = stock.lots["wedge"]
+    context, page, traffic = await new_page(browser, live_server, stock.picker_session)
+    try:
+        await page.goto("/")
+        await page.wait_for_selector("#scan-entry")
+        await page.keyboard.type(f"01{lot.gtin}10{lot.code}")
+        await page.keyboard.down("Alt")
+        for key in ("Numpad0", "Numpad0", "Numpad2", "Numpad9"):
+            await page.keyboard.press(key)
+        await page.keyboard.up("Alt")
+        await page.keyboard.type("17270630")
+        await page.keyboard.press("Enter")
+        await page.wait_for_selector("#lot-card")
+        assert traffic.scans[0]["raw"] == f"01{lot.gtin}10{lot.code}{GS}17270630"
+    finally:
+        await context.close()
+
+
 async def test_wedge_sending_ctrl_bracket_for_gs_and_a_typed_code(browser, live_server, stock):
     lot = stock.lots["wedge"]
     context, page, traffic = await new_page(browser, live_server, stock.picker_session)

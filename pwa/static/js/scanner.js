@@ -46,6 +46,14 @@ function isEditable(element) {
 
 const MODIFIER_KEYS = new Set(["Shift", "Control", "Alt", "AltGraph", "Meta", "CapsLock"]);
 
+/** The digit of a numeric-keypad key pressed with Alt held (Alt+0029 is how some scanners
+ * type GS), or null. */
+function altCodeDigit(event) {
+  if (!event.altKey) return null;
+  const match = /^Numpad(\d)$/.exec(event.code);
+  return match ? match[1] : null;
+}
+
 function wedgeCharacter(event) {
   if (event.key === GS) return GS;
   if (event.ctrlKey && (event.key === "]" || event.code === "BracketRight")) return GS;
@@ -64,6 +72,7 @@ export function listenForWedge(onScan) {
   let burst = "";
   let startedAt = 0;
   let lastKeyAt = 0;
+  let altCode = "";
 
   function onKeyDown(event) {
     if (MODIFIER_KEYS.has(event.key) || isEditable(document.activeElement)) return;
@@ -71,8 +80,17 @@ export function listenForWedge(onScan) {
     if (now - lastKeyAt > WEDGE_HICCUP_MS) {
       burst = "";
       startedAt = now;
+      altCode = "";
     }
     lastKeyAt = now;
+
+    const digit = altCodeDigit(event);
+    if (digit !== null) {
+      if (!burst && !altCode) startedAt = now;
+      altCode += digit;
+      event.preventDefault();
+      return;
+    }
 
     if (event.key === "Enter" || event.key === "Tab") {
       const keys = burst.length + 1;
@@ -92,8 +110,21 @@ export function listenForWedge(onScan) {
     if (event.ctrlKey) event.preventDefault();
   }
 
+  // Alt+<digits on the keypad>, released: the character with that code (0029 is GS).
+  function onKeyUp(event) {
+    if (event.key !== "Alt" || !altCode) return;
+    const code = Number.parseInt(altCode, 10);
+    altCode = "";
+    if (code === 29) burst += GS;
+    else if (code >= 32 && code <= 126) burst += String.fromCharCode(code);
+  }
+
   window.addEventListener("keydown", onKeyDown, true);
-  return () => window.removeEventListener("keydown", onKeyDown, true);
+  window.addEventListener("keyup", onKeyUp, true);
+  return () => {
+    window.removeEventListener("keydown", onKeyDown, true);
+    window.removeEventListener("keyup", onKeyUp, true);
+  };
 }
 
 /** A field and a Scan button for typing a code (or for a wedge aimed at the field). */
