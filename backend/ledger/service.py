@@ -33,7 +33,7 @@ __all__ = [
     "move",
     "movement_by_id",
     "movement_out",
-    "movements_for_lot",
+    "movements_json",
     "replay_movement",
     "transfer_arguments",
     "transfer_statement",
@@ -102,13 +102,26 @@ async def movement_by_id(conn: asyncpg.Connection, movement_id: int) -> Movement
     return movement_out(row)
 
 
-async def movements_for_lot(
-    conn: asyncpg.Connection, lot_id: int, limit: int = 500
-) -> list[MovementOut]:
-    rows = await conn.fetch(
-        _MOVEMENT_SELECT + " WHERE m.lot_id = $1 ORDER BY m.id DESC LIMIT $2", lot_id, limit
-    )
-    return [movement_out(row) for row in rows]
+def movements_json(lot: str, limit: int) -> str:
+    """SQL: the latest `limit` movements of the lot row `lot` (an alias with `id`, `code` and
+    `sku`), newest first, as a JSON array of `MovementOut` (text), for one-query lot cards."""
+    return f"""(SELECT coalesce(json_agg(json_build_object(
+            'id', m.id, 'kind', m.kind, 'lotId', m.lot_id, 'lotCode', {lot}.code,
+            'sku', {lot}.sku, 'from', fw.code || '/' || f.code, 'to', tw.code || '/' || t.code,
+            'quantity', m.quantity,
+            'serials', coalesce((SELECT array_agg(s.serial ORDER BY s.serial)
+                                   FROM movement_serial ms JOIN serial s ON s.id = ms.serial_id
+                                  WHERE ms.movement_id = m.id), '{{}}'),
+            'reason', m.reason, 'reference', m.reference, 'user', u.username,
+            'at', m.created_at)
+          ORDER BY m.id DESC), '[]')
+      FROM (SELECT * FROM movement WHERE lot_id = {lot}.id
+             ORDER BY id DESC LIMIT {limit}) m
+      LEFT JOIN location f ON f.id = m.from_location_id
+      LEFT JOIN warehouse fw ON fw.id = f.warehouse_id
+      LEFT JOIN location t ON t.id = m.to_location_id
+      LEFT JOIN warehouse tw ON tw.id = t.warehouse_id
+      LEFT JOIN app_user u ON u.id = m.user_id)::text"""
 
 
 _NOT_RELEASED = {"hold": "lot_on_hold", "quarantine": "lot_quarantined", "recalled": "lot_recalled"}

@@ -5,13 +5,26 @@ from __future__ import annotations
 from datetime import date
 
 import asyncpg
+import msgspec
 
 from backend.db.filters import where
 from backend.errors import DomainError
-from backend.ledger.service import movements_for_lot
+from backend.ledger.schemas import MovementOut
+from backend.ledger.service import movements_json
 from backend.lots.schemas import LotDetail, LotOut, OnHand
 
-__all__ = ["get_lot", "lot_by_id", "lot_card_select", "lot_out", "search_lots"]
+__all__ = [
+    "HISTORY_ON_CARD",
+    "get_lot",
+    "lot_by_id",
+    "lot_card_select",
+    "lot_out",
+    "on_hand_json",
+    "search_lots",
+]
+
+HISTORY_ON_CARD = 500
+"""Movements a lot card lists, newest first."""
 
 
 def lot_card_select(lots: str = "lot", on_hand_extra: str = "0") -> str:
@@ -92,37 +105,37 @@ async def search_lots(
     return [lot_out(row) for row in rows]
 
 
+def on_hand_json(lot: str) -> str:
+    """SQL: the stock of the lot row `lot` (an alias with `id`) by location, with serials,
+    as a JSON array of `OnHand` (text), for one-query lot cards."""
+    return f"""(SELECT coalesce(json_agg(json_build_object(
+            'location', w.code || '/' || loc.code, 'locationId', b.location_id,
+            'warehouse', w.code, 'kind', loc.kind, 'quantity', b.quantity,
+            'allocated', b.allocated,
+            'serials', coalesce((SELECT array_agg(s.serial ORDER BY s.serial) FROM serial s
+                                  WHERE s.lot_id = b.lot_id AND s.location_id = b.location_id),
+                                '{{}}'))
+          ORDER BY w.code, loc.walk_sequence, loc.code), '[]')
+      FROM stock_balance b
+      JOIN location loc ON loc.id = b.location_id
+      JOIN warehouse w ON w.id = loc.warehouse_id
+     WHERE b.lot_id = {lot}.id AND b.quantity > 0)::text"""
+
+
+_LOT_DETAIL = f"""
+SELECT card.*, {on_hand_json("card")} AS on_hand,
+       {movements_json("card", HISTORY_ON_CARD)} AS history
+  FROM ({_LOT_SELECT} WHERE l.id = $1) card"""
+
+
 async def get_lot(conn: asyncpg.Connection, lot_id: int) -> LotDetail:
     """The lot card: the lot, its stock by location (with serials) and its movements."""
-    lot = await lot_by_id(conn, lot_id)
-    rows = await conn.fetch(
-        """SELECT b.location_id, w.code || '/' || loc.code AS location, w.code AS warehouse,
-                  loc.kind, b.quantity, b.allocated,
-                  coalesce((SELECT array_agg(s.serial ORDER BY s.serial) FROM serial s
-                             WHERE s.lot_id = b.lot_id AND s.location_id = b.location_id),
-                           '{}') AS serials
-             FROM stock_balance b
-             JOIN location loc ON loc.id = b.location_id
-             JOIN warehouse w ON w.id = loc.warehouse_id
-            WHERE b.lot_id = $1 AND b.quantity > 0
-            ORDER BY w.code, loc.walk_sequence, loc.code""",
-        lot_id,
-    )
-    on_hand = [
-        OnHand(
-            location=row["location"],
-            location_id=row["location_id"],
-            warehouse=row["warehouse"],
-            kind=row["kind"],
-            quantity=row["quantity"],
-            allocated=row["allocated"],
-            serials=list(row["serials"]),
-        )
-        for row in rows
-    ]
-    history = await movements_for_lot(conn, lot_id)
+    row = await conn.fetchrow(_LOT_DETAIL, lot_id)
+    if row is None:
+        raise DomainError("lot_not_found", f"No lot {lot_id}.", 404)
+    lot = lot_out(row)
     return LotDetail(
-        **{name: getattr(lot, name) for name in lot.__struct_fields__},
-        on_hand=on_hand,
-        history=history,
+        **{name: getattr(lot, name) for name in LotOut.__struct_fields__},
+        on_hand=msgspec.json.decode(row["on_hand"], type=list[OnHand]),
+        history=msgspec.json.decode(row["history"], type=list[MovementOut]),
     )

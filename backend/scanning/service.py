@@ -25,8 +25,9 @@ from backend.domain.barcodes import Parsed, parse_barcode
 from backend.errors import DomainError
 from backend.ledger.idempotency import Outcome, request_digest
 from backend.ledger.schemas import MovementOut
+from backend.ledger.service import movements_json
 from backend.lots.schemas import LotOut, OnHand
-from backend.lots.service import lot_card_select, lot_out
+from backend.lots.service import lot_card_select, lot_out, on_hand_json
 from backend.scanning.recorder import ScanRow, record
 from backend.scanning.schemas import (
     BarcodeIn,
@@ -70,45 +71,12 @@ def parse(data: BarcodeIn) -> Parsed:
 
 # --- reading what a barcode names ------------------------------------------------------
 
-_ON_HAND = """(SELECT coalesce(json_agg(json_build_object(
-            'location', w.code || '/' || loc.code, 'locationId', b.location_id,
-            'warehouse', w.code, 'kind', loc.kind, 'quantity', b.quantity,
-            'allocated', b.allocated,
-            'serials', coalesce((SELECT array_agg(s.serial ORDER BY s.serial) FROM serial s
-                                  WHERE s.lot_id = b.lot_id AND s.location_id = b.location_id),
-                                '{}'))
-          ORDER BY w.code, loc.walk_sequence, loc.code), '[]')
-      FROM stock_balance b
-      JOIN location loc ON loc.id = b.location_id
-      JOIN warehouse w ON w.id = loc.warehouse_id
-     WHERE b.lot_id = card.id AND b.quantity > 0)::text"""
-"""The lot card's on hand by location (as `OnHand` JSON), as GET /api/lots/{id} lists it."""
-
-_HISTORY = f"""(SELECT coalesce(json_agg(json_build_object(
-            'id', m.id, 'kind', m.kind, 'lotId', m.lot_id, 'lotCode', card.code,
-            'sku', card.sku, 'from', fw.code || '/' || f.code, 'to', tw.code || '/' || t.code,
-            'quantity', m.quantity,
-            'serials', coalesce((SELECT array_agg(s.serial ORDER BY s.serial)
-                                   FROM movement_serial ms JOIN serial s ON s.id = ms.serial_id
-                                  WHERE ms.movement_id = m.id), '{{}}'),
-            'reason', m.reason, 'reference', m.reference, 'user', u.username,
-            'at', m.created_at)
-          ORDER BY m.id DESC), '[]')
-      FROM (SELECT * FROM movement WHERE lot_id = card.id
-             ORDER BY id DESC LIMIT {HISTORY_LENGTH}) m
-      LEFT JOIN location f ON f.id = m.from_location_id
-      LEFT JOIN warehouse fw ON fw.id = f.warehouse_id
-      LEFT JOIN location t ON t.id = m.to_location_id
-      LEFT JOIN warehouse tw ON tw.id = t.warehouse_id
-      LEFT JOIN app_user u ON u.id = m.user_id)::text"""
-"""The lot's latest movements (as `MovementOut` JSON), newest first."""
-
 
 def _named_lots(detail: bool) -> str:
     """The lots a barcode names by lot code ($2) or serial ($3) of product $1, each with the
     serial's record when the serial is in that lot; with `detail` the lookup's lot card."""
     extras = (
-        f"{_ON_HAND} AS on_hand, {_HISTORY} AS history"
+        f"{on_hand_json('card')} AS on_hand, {movements_json('card', HISTORY_LENGTH)} AS history"
         if detail
         else "NULL AS on_hand, NULL AS history"
     )
@@ -134,8 +102,9 @@ _NAMED_LOTS_DETAIL = _named_lots(detail=True)
 
 _PRODUCT_LOTS = f"""
 SELECT card.*, count(*) OVER () AS lots,
-       CASE WHEN count(*) OVER () = 1 THEN {_ON_HAND} END AS on_hand,
-       CASE WHEN count(*) OVER () = 1 THEN {_HISTORY} END AS history
+       CASE WHEN count(*) OVER () = 1 THEN {on_hand_json("card")} END AS on_hand,
+       CASE WHEN count(*) OVER () = 1 THEN {movements_json("card", HISTORY_LENGTH)} END
+           AS history
   FROM ({lot_card_select()} WHERE l.product_id = $1) card
  ORDER BY card.expiry_date NULLS LAST, card.id
  LIMIT {_LIST_LENGTH}"""
