@@ -30,6 +30,7 @@ __all__ = [
     "list_suppliers",
     "list_warehouses",
     "location_barcode",
+    "location_out",
     "resolve_location",
     "resolve_locations",
     "resolve_product",
@@ -59,7 +60,7 @@ def location_barcode(warehouse: str, code: str) -> str:
     return f"LOC-{warehouse}-{code}"
 
 
-def _location_out(row: asyncpg.Record) -> LocationOut:
+def location_out(row: asyncpg.Record) -> LocationOut:
     return LocationOut(
         id=row["id"],
         warehouse=row["warehouse"],
@@ -131,7 +132,7 @@ async def create_location(conn: asyncpg.Connection, data: LocationIn) -> Locatio
             409,
         ) from error
     row = await conn.fetchrow(_LOCATION_SELECT + " WHERE l.id = $1", location_id)
-    return _location_out(row)
+    return location_out(row)
 
 
 async def list_locations(
@@ -141,7 +142,7 @@ async def list_locations(
     rows = await conn.fetch(
         _LOCATION_SELECT + clause + " ORDER BY w.code, l.walk_sequence, l.code", *values
     )
-    return [_location_out(row) for row in rows]
+    return [location_out(row) for row in rows]
 
 
 _RESOLVE_LOCATIONS = (

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from backend.catalog.schemas import LocationOut
 from backend.domain.barcodes import Parsed
 from backend.ledger.schemas import MovementOut, Quantity
 from backend.lots.schemas import LotOut, OnHand
@@ -90,15 +91,9 @@ class LocationStock(msgspec.Struct, rename="camel", kw_only=True):
     allocated: int
 
 
-class ScanLocation(msgspec.Struct, rename="camel", kw_only=True):
+class ScanLocation(LocationOut, kw_only=True):
     """The location a label names; at `lookup`, with the stock it holds."""
 
-    id: int
-    warehouse: str
-    code: str
-    barcode: str
-    kind: str
-    zone: str | None
     contents: list[LocationStock] | None = None
 
 

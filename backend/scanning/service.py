@@ -20,7 +20,7 @@ import asyncpg
 import msgspec
 
 from backend.auth.schemas import Actor
-from backend.catalog.service import resolve_location, resolve_product
+from backend.catalog.service import location_out, resolve_location, resolve_product
 from backend.domain.barcodes import Parsed, parse_barcode
 from backend.errors import DomainError
 from backend.ledger.idempotency import Outcome, request_digest
@@ -217,15 +217,7 @@ async def _resolve_location(
             )
             for r in rows
         ]
-    location = ScanLocation(
-        id=row["id"],
-        warehouse=row["warehouse"],
-        code=row["code"],
-        barcode=row["barcode"],
-        kind=row["kind"],
-        zone=row["zone"],
-        contents=contents,
-    )
+    location = ScanLocation(**msgspec.structs.asdict(location_out(row)), contents=contents)
     name = f"{row['warehouse']}/{row['code']}"
     return Resolution(verdict("location_identified", f"Location {name}."), location=location)
 
