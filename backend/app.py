@@ -23,6 +23,14 @@ from backend.catalog.routes import (
 )
 from backend.db.engine import connection_pool, start_pool, stop_pool
 from backend.errors import PROBLEM_RESPONSES, exception_handlers
+from backend.fulfilment.routes import (
+    ChannelController,
+    CustomerController,
+    LotRulesController,
+    OrderController,
+    PickTaskController,
+    WaveController,
+)
 from backend.ledger.routes import StockController
 from backend.lots.routes import LotController
 from backend.receiving.routes import ReceiptController
@@ -71,6 +79,12 @@ def create_app() -> Litestar:
             LotController,
             BarcodeController,
             ScanController,
+            ChannelController,
+            CustomerController,
+            LotRulesController,
+            OrderController,
+            WaveController,
+            PickTaskController,
             shell_page,
             service_worker,
             create_static_files_router(

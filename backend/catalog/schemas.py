@@ -23,7 +23,7 @@ Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9][A-Z0-9_-]{0,31}$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Gtin = Annotated[str, msgspec.Meta(pattern=r"^([0-9]{8}|[0-9]{12}|[0-9]{13}|[0-9]{14})$")]
 LocationKind = Literal[
-    "bin", "staging", "pack_station", "quarantine", "customer", "supplier", "disposal"
+    "bin", "staging", "pack_station", "quarantine", "customer", "supplier", "disposal", "tote"
 ]
 Tracking = Literal["none", "lot", "serial", "lot_serial"]
 
@@ -40,6 +40,9 @@ class WarehouseIn(_In):
     code: Code
     name: Name
     timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "UTC"
+    allow_lot_substitution: bool = True
+    """Whether a picker may take another lot than the one allocated when it is equally
+    eligible (same bin, released, meets the order's rules, expires no later)."""
 
 
 class WarehouseOut(_Out):
@@ -47,6 +50,7 @@ class WarehouseOut(_Out):
     code: str
     name: str
     timezone: str
+    allow_lot_substitution: bool
 
 
 class LocationIn(_In):

@@ -90,10 +90,12 @@ def _product_out(row: asyncpg.Record) -> ProductOut:
 async def create_warehouse(conn: asyncpg.Connection, data: WarehouseIn) -> WarehouseOut:
     try:
         row = await conn.fetchrow(
-            "INSERT INTO warehouse (code, name, timezone) VALUES ($1, $2, $3) RETURNING *",
+            """INSERT INTO warehouse (code, name, timezone, allow_lot_substitution)
+               VALUES ($1, $2, $3, $4) RETURNING *""",
             data.code,
             data.name,
             data.timezone,
+            data.allow_lot_substitution,
         )
     except asyncpg.UniqueViolationError as error:
         raise DomainError("duplicate_warehouse", f"Warehouse {data.code} exists.", 409) from error
@@ -106,7 +108,13 @@ async def list_warehouses(conn: asyncpg.Connection) -> list[WarehouseOut]:
 
 
 def _warehouse_out(row: asyncpg.Record) -> WarehouseOut:
-    return WarehouseOut(id=row["id"], code=row["code"], name=row["name"], timezone=row["timezone"])
+    return WarehouseOut(
+        id=row["id"],
+        code=row["code"],
+        name=row["name"],
+        timezone=row["timezone"],
+        allow_lot_substitution=row["allow_lot_substitution"],
+    )
 
 
 async def create_location(conn: asyncpg.Connection, data: LocationIn) -> LocationOut:

@@ -22,6 +22,7 @@ class Warehouse(Table, tablename="warehouse"):
     name = Text()
     timezone = Text(default="UTC")
     created_at = Timestamptz()
+    allow_lot_substitution = Boolean(default=True)
 
 
 class Location(Table, tablename="location"):

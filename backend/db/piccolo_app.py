@@ -8,6 +8,15 @@ from piccolo.conf.apps import AppConfig
 
 from backend.auth.tables import AuthToken, Device, Role, User, UserRole
 from backend.catalog.tables import Location, Product, ProductGtin, Supplier, Warehouse
+from backend.fulfilment.tables import (
+    Channel,
+    Customer,
+    LotBarredCountry,
+    OrderLine,
+    PickTask,
+    SalesOrder,
+    Wave,
+)
 from backend.ledger.tables import IdempotencyKey, Movement, MovementSerial, StockBalance
 from backend.lots.tables import Lot, Serial
 from backend.scanning.tables import Scan
@@ -32,6 +41,13 @@ TABLES = [
     StockBalance,
     IdempotencyKey,
     Scan,
+    Channel,
+    Customer,
+    LotBarredCountry,
+    Wave,
+    SalesOrder,
+    OrderLine,
+    PickTask,
 ]
 
 APP_CONFIG = AppConfig(

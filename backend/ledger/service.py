@@ -58,6 +58,10 @@ class Transfer:
     actor: Actor | None = None
     key: Key | None = None
     """Stored with the movement, in the same statement, when the write came with one."""
+    order_line_id: int | None = None
+    """The order line a pick, pack or ship serves."""
+    allocated: bool = False
+    """Take units allocated to an order (a pick) rather than free units."""
 
 
 _MOVEMENT_SELECT = """
@@ -185,7 +189,13 @@ async def _move_serials(conn: asyncpg.Connection, transfer: Transfer) -> list[in
 
 
 def transfer_statement(
-    lot: str = "SELECT $2::bigint AS id", before: str = "", after: str = "", result: str = ""
+    lot: str = "SELECT $2::bigint AS id",
+    before: str = "",
+    after: str = "",
+    result: str = "",
+    *,
+    order_line: str = "NULL",
+    allocated: bool = False,
 ) -> str:
     """The one statement that takes stock, puts it, writes the movement and stores the key.
 
@@ -193,15 +203,18 @@ def transfer_statement(
     `lot` query (by default the id in $2); a caller may add CTEs `before` it, say to create
     the lot in the same statement, CTEs `after` the movement is written, and choose the
     `result` rows. Nothing is written unless the lot query finds a lot and the stock to take
-    is there.
+    is there. `order_line` is the SQL of the order line the movement serves; `allocated`
+    takes units reserved for it (a pick) rather than free ones.
     """
+    take = "allocated >= $5" if allocated else "quantity - allocated >= $5"
+    release = ", allocated = allocated - $5" if allocated else ""
     return f"""
 WITH {before}
 transfer_lot AS ({lot}),
 taken AS (
-    UPDATE stock_balance SET quantity = quantity - $5, updated_at = now()
+    UPDATE stock_balance SET quantity = quantity - $5{release}, updated_at = now()
      WHERE $3::bigint IS NOT NULL AND lot_id = (SELECT id FROM transfer_lot)
-       AND location_id = $3 AND quantity - allocated >= $5
+       AND location_id = $3 AND {take}
     RETURNING 1
 ), allowed AS (
     SELECT EXISTS (SELECT 1 FROM transfer_lot)
@@ -214,8 +227,8 @@ taken AS (
     RETURNING 1
 ), written AS (
     INSERT INTO movement (kind, lot_id, from_location_id, to_location_id, quantity, reason,
-                          reference, user_id, device_id, idempotency_key)
-    SELECT $1, (SELECT id FROM transfer_lot), $3, $4, $5, $6, $7, $8, $9, $10
+                          reference, user_id, device_id, idempotency_key, order_line_id)
+    SELECT $1, (SELECT id FROM transfer_lot), $3, $4, $5, $6, $7, $8, $9, $10, {order_line}
       FROM allowed WHERE ok
     RETURNING id, lot_id, created_at
 ), keyed AS (
@@ -226,7 +239,12 @@ taken AS (
 """
 
 
-_TRANSFER = transfer_statement()
+_TRANSFERS = {
+    allocated: transfer_statement(order_line="$13::bigint", allocated=allocated)
+    for allocated in (False, True)
+}
+"""The statement of `apply_transfer`, by whether it takes allocated units; $13 the order
+line."""
 
 
 def transfer_arguments(transfer: Transfer) -> tuple[Any, ...]:
@@ -286,18 +304,21 @@ async def apply_transfer(
     if serial_ids is None:
         serial_ids = await _move_serials(conn, transfer) if transfer.serials else []
     source = transfer.from_location
-    written = await conn.fetchrow(_TRANSFER, *transfer_arguments(transfer))
+    written = await conn.fetchrow(
+        _TRANSFERS[transfer.allocated], *transfer_arguments(transfer), transfer.order_line_id
+    )
     if written is None:
         assert source is not None
         available = await conn.fetchval(
-            """SELECT quantity - allocated FROM stock_balance
-                WHERE lot_id = $1 AND location_id = $2""",
+            f"""SELECT {"allocated" if transfer.allocated else "quantity - allocated"}
+                  FROM stock_balance WHERE lot_id = $1 AND location_id = $2""",
             transfer.lot_id,
             source["id"],
         )
+        kind = "allocated" if transfer.allocated else "free"
         raise DomainError(
             "insufficient_stock",
-            f"Only {available or 0} free units of this lot at {location_name(source)}; "
+            f"Only {available or 0} {kind} units of this lot at {location_name(source)}; "
             f"{transfer.quantity} asked.",
             409,
             available=available or 0,

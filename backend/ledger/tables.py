@@ -35,6 +35,9 @@ class Movement(Table, tablename="movement"):
     device = ForeignKey(Device, db_column_name="device_id", null=True)
     idempotency_key = UUID(null=True, default=None)
     created_at = Timestamptz()
+    order_line_id = BigInt(null=True, default=None)
+    """The order line a pick, pack or ship served (a foreign key in the schema; a plain
+    column here so the ledger's tables don't import fulfilment's)."""
 
 
 class MovementSerial(Table, tablename="movement_serial"):

@@ -24,7 +24,12 @@ import asyncpg
 from backend.db.engine import init_connection, keep_session
 from backend.settings import get_settings
 
-__all__ = ["ScanRow", "record", "stop_recorder"]
+__all__ = [
+    "ScanRow",
+    "record",
+    "record_in",
+    "stop_recorder",
+]
 
 BATCH_LIMIT = 500
 """Most scans written by one statement."""
@@ -161,10 +166,8 @@ class _Recorder:
                 init=init_connection,
                 reset=keep_session,
             )
-        columns = [[getattr(row, name) for row in rows] for name, _ in _COLUMNS]
         async with self.pool.acquire() as conn:
-            written = await conn.fetch(_RECORD, *columns)
-        return {(found["user_id"], found["idempotency_key"]) for found in written}
+            return await _write(conn, rows)
 
     async def stop(self) -> None:
         if self.writer is not None:
@@ -172,6 +175,13 @@ class _Recorder:
         if self.pool is not None:
             await self.pool.close()
             self.pool = None
+
+
+async def _write(conn: asyncpg.Connection, rows: Sequence[ScanRow]) -> set[tuple[int, uuid.UUID]]:
+    """Insert `rows` in one statement; the keys of those written (not already there)."""
+    columns = [[getattr(row, name) for row in rows] for name, _ in _COLUMNS]
+    written = await conn.fetch(_RECORD, *columns)
+    return {(found["user_id"], found["idempotency_key"]) for found in written}
 
 
 def _one_per_key(waiting: list[_Waiting]) -> tuple[list[_Waiting], list[_Waiting]]:
@@ -194,6 +204,12 @@ async def record(row: ScanRow) -> bool:
     """Write `row` with the scans waiting alongside it; False when this user already sent a
     scan with its idempotency key (nothing is written then)."""
     return await _recorder.record(row)
+
+
+async def record_in(conn: asyncpg.Connection, row: ScanRow) -> bool:
+    """Write `row` on `conn`, in the caller's transaction, for a scan whose effect (a pick,
+    a pack) must commit with it or not at all; False when its key was used already."""
+    return bool(await _write(conn, [row]))
 
 
 async def stop_recorder() -> None:

@@ -10,6 +10,7 @@ import msgspec
 
 from backend.catalog.schemas import LocationOut
 from backend.domain.barcodes import Parsed
+from backend.fulfilment.schemas import OrderOut, PickTaskOut
 from backend.ledger.schemas import MovementOut, Quantity
 from backend.lots.schemas import LotOut, OnHand
 
@@ -61,6 +62,12 @@ class ScanIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only
     symbology: Symbology | None = None
     separators: Separators | None = None
     task_id: Annotated[int, msgspec.Meta(ge=1, le=2**53)] | None = None
+    """At `pick`: the pick task the scan confirms (its bin, then its lot)."""
+    order_id: Annotated[int, msgspec.Meta(ge=1, le=2**53)] | None = None
+    """At `pack`: the order being packed."""
+    station: Annotated[str, msgspec.Meta(min_length=1, max_length=80)] | None = None
+    """At `pack`: the pack station (barcode, WAREHOUSE/CODE or code); default the order's
+    or the warehouse's first."""
     quantity: Quantity | None = None
 
 
@@ -112,3 +119,7 @@ class ScanOut(msgspec.Struct, rename="camel", kw_only=True):
     """At `lookup` of a product's GTIN alone: its lots, soonest expiry first (at most 50)."""
     serial: str | None = None
     location: ScanLocation | None = None
+    task: PickTaskOut | None = None
+    """At `pick`: the task after the scan."""
+    order: OrderOut | None = None
+    """At `pack`: the order after the scan, with its progress per line and lot."""

@@ -23,12 +23,16 @@ from backend.auth.schemas import Actor
 from backend.catalog.service import location_out, resolve_location, resolve_product
 from backend.domain.barcodes import Parsed, parse_barcode
 from backend.errors import DomainError
+from backend.fulfilment.orders import get_order
+from backend.fulfilment.packing import pack_scan
+from backend.fulfilment.picking import Scanned, Step, pick_scan, task_by_id
+from backend.fulfilment.schemas import OrderOut, PickTaskOut
 from backend.ledger.idempotency import Outcome, request_digest
 from backend.ledger.schemas import MovementOut
 from backend.ledger.service import movements_json
 from backend.lots.schemas import LotOut, OnHand
 from backend.lots.service import lot_card_select, lot_out, on_hand_json
-from backend.scanning.recorder import ScanRow, record
+from backend.scanning.recorder import ScanRow, record, record_in
 from backend.scanning.schemas import (
     BarcodeIn,
     LocationStock,
@@ -316,12 +320,113 @@ def _check_context(context: ScanContext, actor: Actor) -> None:
 
 
 async def record_scan(conn: asyncpg.Connection, data: ScanIn, actor: Actor) -> Outcome:
-    """Judge and record one scan; a retry with the same key gets the first verdict."""
+    """Judge and record one scan; a retry with the same key gets the first verdict.
+
+    A pick scan of a task, or a pack scan of an order, moves stock when it is right: it is
+    judged, applied and recorded in one transaction, so a retry applies nothing twice.
+    """
     _check_context(data.context, actor)
     parsed = parse_barcode(data.raw, symbology=data.symbology, separators=data.separators or ())
     found = await _resolve(conn, data.context, parsed, data.raw)
-    product, judged = found.product, found.verdict
-    answer = ScanOut(
+    digest = request_digest(data)
+    if (data.context == "pick" and data.task_id is not None) or (
+        data.context == "pack" and data.order_id is not None
+    ):
+        return await _record_step(conn, data, actor, parsed, found, digest)
+    answer = _answer(parsed, found, found.verdict)
+    if not await record(_scan_row(data, actor, parsed, found, found.verdict, answer, digest)):
+        return await _earlier(conn, data, actor, digest, found)
+    return Outcome(201, msgspec.json.encode(answer), replayed=False)
+
+
+class _Retried(Exception):
+    """The scan's key is taken: its first try committed; undo this one's effect."""
+
+
+async def _record_step(
+    conn: asyncpg.Connection,
+    data: ScanIn,
+    actor: Actor,
+    parsed: Parsed,
+    found: Resolution,
+    digest: bytes,
+) -> Outcome:
+    """Judge, apply and record a pick or pack scan in one transaction."""
+    product = found.product
+    scanned = Scanned(
+        product_id=product["id"] if product is not None else None,
+        tracking=product["tracking"] if product is not None else None,
+        lot_id=found.lot.id if found.lot is not None else None,
+        serial=parsed.serial,
+        location_id=found.location.id if found.location is not None else None,
+    )
+    try:
+        async with conn.transaction():
+            judged, task, order = found.verdict, None, None
+            if judged.accepted:
+                step = await _apply_step(conn, data, scanned, actor)
+                judged = verdict(step.code, step.message)
+                if data.context == "pick" and step.task_id is not None:
+                    task = await task_by_id(conn, step.task_id)
+            if data.context == "pick" and task is None and data.task_id is not None:
+                task = await _task_if_any(conn, data.task_id)
+            if data.context == "pack" and data.order_id is not None:
+                order = await _order_if_any(conn, data.order_id)
+            answer = _answer(parsed, found, judged, task=task, order=order)
+            row = _scan_row(data, actor, parsed, found, judged, answer, digest)
+            if not await record_in(conn, row):
+                raise _Retried
+    except _Retried:
+        return await _earlier(conn, data, actor, digest, found)
+    return Outcome(201, msgspec.json.encode(answer), replayed=False)
+
+
+async def _apply_step(
+    conn: asyncpg.Connection, data: ScanIn, scanned: Scanned, actor: Actor
+) -> Step:
+    """The pick or pack; a refusal of the ledger (stock taken meanwhile) undoes its part and
+    becomes the scan's verdict."""
+    try:
+        async with conn.transaction():
+            if data.context == "pick":
+                assert data.task_id is not None
+                return await pick_scan(conn, data.task_id, scanned, data.quantity, actor)
+            assert data.order_id is not None
+            return await pack_scan(conn, data.order_id, scanned, data.quantity, data.station, actor)
+    except DomainError as error:
+        if error.status >= 500 or error.code in (
+            "invalid_location_kind",
+            "unknown_location",
+            "ambiguous_location",
+        ):
+            raise
+        return Step("not_applied", error.detail)
+
+
+async def _task_if_any(conn: asyncpg.Connection, task_id: int) -> PickTaskOut | None:
+    try:
+        return await task_by_id(conn, task_id)
+    except DomainError:
+        return None
+
+
+async def _order_if_any(conn: asyncpg.Connection, order_id: int) -> OrderOut | None:
+    try:
+        return await get_order(conn, order_id)
+    except DomainError:
+        return None
+
+
+def _answer(
+    parsed: Parsed,
+    found: Resolution,
+    judged: Verdict,
+    *,
+    task: PickTaskOut | None = None,
+    order: OrderOut | None = None,
+) -> ScanOut:
+    product = found.product
+    return ScanOut(
         verdict=judged.verdict,
         code=judged.code,
         message=judged.message,
@@ -332,37 +437,45 @@ async def record_scan(conn: asyncpg.Connection, data: ScanIn, actor: Actor) -> O
         lots=found.lots,
         serial=parsed.serial,
         location=found.location,
+        task=task,
+        order=order,
     )
-    digest = request_digest(data)
-    written = await record(
-        ScanRow(
-            idempotency_key=data.idempotency_key,
-            request_hash=digest,
-            user_id=actor.user_id,
-            device_key=data.device_id,
-            device_id=actor.device_id,
-            context=data.context,
-            raw=data.raw,
-            symbology=data.symbology or parsed.symbology,
-            parsed=msgspec.json.encode(parsed).decode(),
-            verdict=judged.verdict,
-            code=judged.code,
-            message=judged.message,
-            feedback=judged.feedback,
-            product_id=product["id"] if product is not None else None,
-            lot_id=found.lot.id if found.lot is not None else None,
-            serial=parsed.serial,
-            serial_id=found.serial_id,
-            location_id=found.location.id if found.location is not None else None,
-            task_id=data.task_id,
-            quantity=data.quantity,
-            response=msgspec.json.encode(_verdict_only(answer)).decode(),
-            scanned_at=data.scanned_at,
-        )
+
+
+def _scan_row(
+    data: ScanIn,
+    actor: Actor,
+    parsed: Parsed,
+    found: Resolution,
+    judged: Verdict,
+    answer: ScanOut,
+    digest: bytes,
+) -> ScanRow:
+    product = found.product
+    return ScanRow(
+        idempotency_key=data.idempotency_key,
+        request_hash=digest,
+        user_id=actor.user_id,
+        device_key=data.device_id,
+        device_id=actor.device_id,
+        context=data.context,
+        raw=data.raw,
+        symbology=data.symbology or parsed.symbology,
+        parsed=msgspec.json.encode(parsed).decode(),
+        verdict=judged.verdict,
+        code=judged.code,
+        message=judged.message,
+        feedback=judged.feedback,
+        product_id=product["id"] if product is not None else None,
+        lot_id=found.lot.id if found.lot is not None else None,
+        serial=parsed.serial,
+        serial_id=found.serial_id,
+        location_id=found.location.id if found.location is not None else None,
+        task_id=data.task_id,
+        quantity=data.quantity,
+        response=msgspec.json.encode(_verdict_only(answer)).decode(),
+        scanned_at=data.scanned_at,
     )
-    if not written:
-        return await _earlier(conn, data, actor, digest, found)
-    return Outcome(201, msgspec.json.encode(answer), replayed=False)
 
 
 def _verdict_only(answer: ScanOut) -> ScanOut:

@@ -19,6 +19,7 @@ from backend.domain.barcodes.errors import ERROR_CODES
 from backend.ledger.service import lot_gate
 
 __all__ = [
+    "PICK_PACK_CODES",
     "SCAN_CODES",
     "CodeEntry",
     "LotRecord",
@@ -96,8 +97,89 @@ SCAN_CODES: dict[str, CodeEntry] = {
     "duplicate_serial": CodeEntry(
         "rejected", "error", "At receive or return: the serial is already in stock."
     ),
+    # Picking (a scan with `taskId`).
+    "bin_confirmed": CodeEntry(
+        "accepted", "ok", "At pick: the picker is at the task's bin; now scan the lot."
+    ),
+    "wrong_bin": CodeEntry(
+        "rejected", "error", "At pick: not the task's bin; the message names the bin to go to."
+    ),
+    "bin_not_confirmed": CodeEntry(
+        "rejected", "error", "At pick: a lot was scanned before the task's bin label."
+    ),
+    "picked": CodeEntry(
+        "accepted", "ok", "At pick: the units moved from the bin to the picker's tote."
+    ),
+    "lot_substituted": CodeEntry(
+        "accepted",
+        "warn",
+        "At pick: another lot, equally eligible and in the same bin, was picked instead of "
+        "the one allocated; the allocation moved to it.",
+    ),
+    "wrong_lot": CodeEntry(
+        "rejected",
+        "error",
+        "At pick: not the allocated lot (and not one that may replace it); the message names "
+        "the lot expected and its bin.",
+    ),
+    "wrong_product": CodeEntry("rejected", "error", "At pick: not the task's product."),
+    "over_pick": CodeEntry(
+        "rejected", "error", "At pick: more units than the task has left to pick."
+    ),
+    "task_done": CodeEntry("rejected", "error", "At pick: the task is already done."),
+    "task_not_yours": CodeEntry("rejected", "error", "At pick: the task is another picker's."),
+    "unknown_task": CodeEntry("rejected", "error", "At pick: there is no such pick task."),
+    "lot_short_dated": CodeEntry(
+        "rejected",
+        "error",
+        "At pick or pack: the lot has less shelf life left at the ship date than the "
+        "order's channel or customer requires.",
+    ),
+    "lot_barred": CodeEntry(
+        "rejected", "error", "At pick or pack: the lot may not ship to the order's country."
+    ),
+    "serial_required": CodeEntry(
+        "rejected", "error", "At pick or pack: the product is tracked by serial; scan a serial."
+    ),
+    # Packing (a scan with `orderId`).
+    "packed": CodeEntry(
+        "accepted", "ok", "At pack: the units moved from the tote to the pack station."
+    ),
+    "not_on_order": CodeEntry(
+        "rejected", "error", "At pack: the product is not on the order (or none of it is picked)."
+    ),
+    "wrong_lot_for_order": CodeEntry(
+        "rejected",
+        "error",
+        "At pack: a lot other than the one picked for the order; the message names the lots "
+        "picked.",
+    ),
+    "already_packed": CodeEntry(
+        "rejected", "error", "At pack: every picked unit of this lot is packed already."
+    ),
+    "lot_required": CodeEntry(
+        "rejected", "error", "At pack: the product is tracked by lot; scan the unit's lot."
+    ),
+    "scan_a_unit": CodeEntry(
+        "rejected", "error", "At pack: the barcode names no product (a bin or a badge)."
+    ),
+    "unknown_order": CodeEntry("rejected", "error", "At pack: there is no such order."),
+    "order_shipped": CodeEntry("rejected", "error", "At pack: the order has shipped already."),
+    "no_pack_station": CodeEntry(
+        "rejected", "error", "At pack: the warehouse has no pack station to pack at."
+    ),
+    "not_applied": CodeEntry(
+        "rejected",
+        "error",
+        "At pick or pack: the scan was right but stock changed meanwhile, so nothing moved; "
+        "the message says why. Scan again.",
+    ),
 }
 """Every verdict code lotline gives a scan besides the parser's error codes."""
+
+PICK_PACK_CODES = frozenset(list(SCAN_CODES)[list(SCAN_CODES).index("bin_confirmed") :])
+"""The codes only a pick scan of a task or a pack scan of an order gets (the fulfilment
+service's), listed last in `SCAN_CODES`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from backend.settings import PROJECT_ROOT
+
 OATS_GTIN = "09506000134352"
 SERUM_GTIN = "4006381333931"
+GS = "\x1d"
+SCANNED_AT = "2026-11-23T10:15:00.250Z"
 
 
 @dataclass(frozen=True)
@@ -89,3 +96,36 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
     assert body["status"] == status
     assert body["detail"]
     return body
+
+
+def gs1(gtin: str, lot: str | None = None, serial: str | None = None, **dates: str) -> str:
+    """A GS1 DataMatrix as a scanner sends it: ]d2, fixed-length AIs first, GS after values."""
+    ais = {"expiry": "17", "best_before": "15", "production": "11"}
+    text = f"]d201{gtin}" + "".join(ais[name] + value for name, value in dates.items())
+    if lot is not None:
+        text += f"10{lot}" + (GS if serial is not None else "")
+    if serial is not None:
+        text += f"21{serial}"
+    return text
+
+
+def scan_body(raw: str, context: str = "lookup", **fields: Any) -> dict[str, Any]:
+    return {
+        "idempotencyKey": str(uuid.uuid4()),
+        "context": context,
+        "raw": raw,
+        "deviceId": "HH-TEST-01",
+        "scannedAt": SCANNED_AT,
+        **fields,
+    }
+
+
+def lotline_check(database_url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", "check"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

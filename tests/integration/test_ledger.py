@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import uuid
 
 import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import PROJECT_ROOT
 from tests.integration.arrange import (
     Site,
     add_product,
     assert_problem,
     build_site,
+    lotline_check,
     move,
     ok,
     receive,
@@ -44,17 +41,6 @@ async def stocked_lot(client: httpx.AsyncClient, site: Site, quantity: int, code
         )
     )
     return int(body["lot"]["id"])
-
-
-def lotline_check(database_url: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "backend.cli", "check"],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 async def test_fifty_concurrent_takes_of_ten_units_sell_exactly_ten(

@@ -13,7 +13,7 @@ from backend.scanning.verdicts import SCAN_CODES, verdict
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = json.loads((ROOT / "shared" / "scan-codes.json").read_text())["codes"]
 
-GIVEN = re.compile(r'verdict\(\s*"([a-z_]+)"')
+GIVEN = re.compile(r'(?:verdict|Step)\(\s*"([a-z_]+)"')
 PASSED_ON = {"unknown_location", "ambiguous_location"}
 """Codes of `resolve_location`'s refusals, which the service passes on as verdicts."""
 
@@ -21,7 +21,10 @@ PASSED_ON = {"unknown_location", "ambiguous_location"}
 def produced_codes() -> set[str]:
     """Codes the scanning service gives: literal ones, the lot gate's, the location's."""
     codes = set(_NOT_RELEASED.values()) | {"lot_not_released", "lot_expired"} | PASSED_ON
-    for source in (ROOT / "backend" / "scanning").rglob("*.py"):
+    codes |= {"lot_short_dated", "lot_barred"}  # the fulfilment gate's, by eligibility
+    sources = [*(ROOT / "backend" / "scanning").rglob("*.py")]
+    sources += [*(ROOT / "backend" / "fulfilment").rglob("*.py")]
+    for source in sources:
         codes.update(GIVEN.findall(source.read_text()))
     return codes
 

@@ -1,0 +1,1 @@
+"""Fulfilment by lot: orders, allocation in waves, picking, packing and shipping."""

@@ -1,0 +1,279 @@
+"""Waves: allocate many orders at once (FEFO/FIFO, the lot rules) and create pick tasks.
+
+The rule is `backend.domain.allocation.allocate_wave`; this shell loads the lines and the
+free stock, calls it, and persists the plan in one transaction. Two waves at once never
+allocate the same unit: each takes a transaction-scoped advisory lock per product (in
+product order, so they cannot deadlock), and the balances' `allocated` rises by a
+conditional update (`quantity - allocated >= n`) whose row count is checked, with the
+CHECK `allocated <= quantity` beneath it. Picks, shorts and substitutions change the
+balances without the product locks; when one of them takes stock a plan counted on, the
+conditional update misses, the wave's writes are rolled back and it plans again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import cycle
+
+import asyncpg
+
+from backend.auth.schemas import Actor
+from backend.domain.allocation import LineDemand, StockSlot, WavePlan, allocate_wave
+from backend.errors import DomainError
+from backend.fulfilment.schemas import WaveIn, WaveOut, WaveShortfall
+
+__all__ = ["create_wave", "stock_slots"]
+
+_PRODUCT_LOCKS = 7_403
+"""The advisory-lock class of "allocating this product" (the key is the product id)."""
+_ATTEMPTS = 5
+
+_ORDERS = """
+SELECT o.id, o.status, o.warehouse_id, w.code AS warehouse, o.ship_date, o.country,
+       coalesce(cu.min_shelf_life_days, c.min_shelf_life_days) AS min_shelf_life_days,
+       coalesce(cu.allow_split, c.allow_split) AS allow_split
+  FROM sales_order o
+  JOIN channel c ON c.id = o.channel_id
+  JOIN customer cu ON cu.id = o.customer_id
+  JOIN warehouse w ON w.id = o.warehouse_id
+ WHERE o.id = ANY($1::bigint[])
+ ORDER BY o.id
+   FOR UPDATE OF o"""
+
+_LINES = """
+SELECT ol.id, ol.order_id, ol.product_id, ol.quantity, p.sku
+  FROM order_line ol JOIN product p ON p.id = ol.product_id
+ WHERE ol.order_id = ANY($1::bigint[])
+ ORDER BY ol.order_id, ol.line_no"""
+
+_STOCK = """
+SELECT b.lot_id, b.location_id, l.product_id, l.status,
+       coalesce(l.expiry_date, l.best_before_date) AS expiry, l.received_at,
+       b.quantity - b.allocated AS free, loc.walk_sequence,
+       (SELECT array_agg(country) FROM lot_barred_country bc WHERE bc.lot_id = l.id) AS barred
+  FROM stock_balance b
+  JOIN lot l ON l.id = b.lot_id
+  JOIN location loc ON loc.id = b.location_id
+ WHERE l.product_id = ANY($1::bigint[]) AND loc.warehouse_id = $2
+   AND loc.kind = 'bin' AND loc.active AND b.quantity > b.allocated"""
+
+_LOCK_PRODUCTS = f"""
+SELECT count(pg_advisory_xact_lock({_PRODUCT_LOCKS}, p::int))
+  FROM (SELECT DISTINCT p FROM unnest($1::bigint[]) p ORDER BY p) ordered"""
+
+_RESERVE = """
+WITH wanted AS (
+    SELECT lot_id, location_id, sum(quantity) AS quantity
+      FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS a(lot_id, location_id, quantity)
+     GROUP BY lot_id, location_id
+)
+UPDATE stock_balance b SET allocated = b.allocated + w.quantity, updated_at = now()
+  FROM wanted w
+ WHERE b.lot_id = w.lot_id AND b.location_id = w.location_id
+   AND b.quantity - b.allocated >= w.quantity
+RETURNING 1"""
+
+_TASKS = """
+INSERT INTO pick_task (wave_id, order_id, order_line_id, lot_id, location_id, walk_sequence,
+                       quantity, assignee_id)
+SELECT $1, t.order_id, t.line_id, t.lot_id, t.location_id, loc.walk_sequence, t.quantity,
+       t.assignee_id
+  FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
+              $7::bigint[]) AS t(order_id, line_id, lot_id, location_id, quantity, assignee_id)
+  JOIN location loc ON loc.id = t.location_id"""
+
+_SHORT_LINES = """
+UPDATE order_line ol SET unallocated = s.quantity, short_reason = s.reason
+  FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS s(line_id, quantity, reason)
+ WHERE ol.id = s.line_id"""
+
+_WAVED = """
+UPDATE sales_order o SET status = 'allocated', wave_id = $1, picker_id = p.picker_id
+  FROM unnest($2::bigint[], $3::bigint[]) AS p(order_id, picker_id)
+ WHERE o.id = p.order_id"""
+
+
+class _StockMoved(Exception):
+    """Stock a plan counted on was taken meanwhile: plan again."""
+
+
+def stock_slots(rows: list[asyncpg.Record]) -> list[StockSlot]:
+    """Rows of free stock (`_STOCK`'s columns) as the allocation rule takes them."""
+    return [
+        StockSlot(
+            lot_id=row["lot_id"],
+            location_id=row["location_id"],
+            product_id=row["product_id"],
+            status=row["status"],
+            expiry=row["expiry"],
+            received_at=row["received_at"],
+            free=row["free"],
+            walk_sequence=row["walk_sequence"],
+            barred_countries=frozenset(row["barred"]) if row["barred"] else frozenset(),
+        )
+        for row in rows
+    ]
+
+
+async def _pickers(conn: asyncpg.Connection, usernames: list[str]) -> list[int]:
+    rows = await conn.fetch(
+        """SELECT u.username, u.id FROM app_user u
+            WHERE u.username = ANY($1::text[]) AND u.active
+              AND EXISTS (SELECT 1 FROM user_role r WHERE r.user_id = u.id
+                            AND r.role IN ('picker', 'supervisor', 'admin'))""",
+        usernames,
+    )
+    found = {row["username"]: row["id"] for row in rows}
+    missing = [name for name in usernames if name not in found]
+    if missing:
+        raise DomainError(
+            "unknown_picker", f"No active picker {', '.join(sorted(set(missing)))}.", 422
+        )
+    return [found[name] for name in dict.fromkeys(usernames)]
+
+
+async def create_wave(conn: asyncpg.Connection, data: WaveIn, actor: Actor) -> WaveOut:
+    """Allocate the open orders `data.order_ids` and create their pick tasks, or 4xx and
+    change nothing."""
+    order_ids = list(dict.fromkeys(data.order_ids))
+    pickers = await _pickers(conn, data.pickers) if data.pickers else []
+    for _ in range(_ATTEMPTS):
+        try:
+            async with conn.transaction():
+                return await _allocate(conn, order_ids, pickers, actor)
+        except _StockMoved:
+            continue
+    raise DomainError(
+        "allocation_contended",
+        "Stock kept changing while the wave was allocated; try again.",
+        409,
+    )
+
+
+async def _allocate(
+    conn: asyncpg.Connection, order_ids: list[int], pickers: list[int], actor: Actor
+) -> WaveOut:
+    orders = await conn.fetch(_ORDERS, order_ids)
+    _check_orders(order_ids, orders)
+    warehouse_id = orders[0]["warehouse_id"]
+    lines = await conn.fetch(_LINES, order_ids)
+    products = sorted({line["product_id"] for line in lines})
+    await conn.fetchval(_LOCK_PRODUCTS, products)
+    slots = stock_slots(await conn.fetch(_STOCK, products, warehouse_id))
+    dated = {slot.product_id for slot in slots if slot.expiry is not None}
+    rules = {order["id"]: order for order in orders}
+    demands = [
+        LineDemand(
+            line_id=line["id"],
+            product_id=line["product_id"],
+            quantity=line["quantity"],
+            dated=line["product_id"] in dated,
+            ship_date=rules[line["order_id"]]["ship_date"],
+            min_shelf_life_days=rules[line["order_id"]]["min_shelf_life_days"],
+            country=rules[line["order_id"]]["country"],
+            allow_split=rules[line["order_id"]]["allow_split"],
+        )
+        for line in lines
+    ]
+    plan = allocate_wave(demands, slots)
+    wave_id = await conn.fetchval(
+        "INSERT INTO wave (warehouse_id, created_by) VALUES ($1, $2) RETURNING id",
+        warehouse_id,
+        actor.user_id,
+    )
+    await _persist(conn, wave_id, plan, lines, [o["id"] for o in orders], pickers)
+    return _wave_out(wave_id, orders[0]["warehouse"], orders, lines, plan)
+
+
+def _check_orders(order_ids: list[int], orders: list[asyncpg.Record]) -> None:
+    found = {order["id"] for order in orders}
+    missing = [order_id for order_id in order_ids if order_id not in found]
+    if missing:
+        raise DomainError("order_not_found", f"No order {', '.join(map(str, missing[:20]))}.", 404)
+    waved = [order["id"] for order in orders if order["status"] != "open"]
+    if waved:
+        raise DomainError(
+            "order_not_open",
+            f"Order {', '.join(map(str, waved[:20]))} is already in a wave.",
+            409,
+            orderIds=waved,
+        )
+    if len({order["warehouse_id"] for order in orders}) > 1:
+        raise DomainError(
+            "mixed_warehouses", "A wave's orders must all ship from one warehouse.", 422
+        )
+
+
+async def _persist(
+    conn: asyncpg.Connection,
+    wave_id: int,
+    plan: WavePlan,
+    lines: list[asyncpg.Record],
+    order_ids: list[int],
+    pickers: list[int],
+) -> None:
+    allocations = plan.allocations
+    if allocations:
+        reserved = await conn.fetch(
+            _RESERVE,
+            [a.lot_id for a in allocations],
+            [a.location_id for a in allocations],
+            [a.quantity for a in allocations],
+        )
+        if len(reserved) != len({(a.lot_id, a.location_id) for a in allocations}):
+            raise _StockMoved
+    picker_of = dict(zip(order_ids, cycle(pickers), strict=False)) if pickers else {}
+    order_of = {line["id"]: line["order_id"] for line in lines}
+    await conn.execute(
+        _TASKS,
+        wave_id,
+        [order_of[a.line_id] for a in allocations],
+        [a.line_id for a in allocations],
+        [a.lot_id for a in allocations],
+        [a.location_id for a in allocations],
+        [a.quantity for a in allocations],
+        [picker_of.get(order_of[a.line_id]) for a in allocations],
+    )
+    if plan.shortfalls:
+        await conn.execute(
+            _SHORT_LINES,
+            [s.line_id for s in plan.shortfalls],
+            [s.quantity for s in plan.shortfalls],
+            [s.reason for s in plan.shortfalls],
+        )
+    await conn.execute(_WAVED, wave_id, order_ids, [picker_of.get(o) for o in order_ids])
+
+
+def _wave_out(
+    wave_id: int,
+    warehouse: str,
+    orders: list[asyncpg.Record],
+    lines: list[asyncpg.Record],
+    plan: WavePlan,
+) -> WaveOut:
+    by_id = {line["id"]: line for line in lines}
+    short_lines = {s.line_id for s in plan.shortfalls}
+    tasks: defaultdict[int, int] = defaultdict(int)
+    for allocation in plan.allocations:
+        tasks[allocation.line_id] += 1
+    return WaveOut(
+        id=wave_id,
+        warehouse=warehouse,
+        orders=len(orders),
+        lines=len(lines),
+        allocated_lines=len(lines) - len(short_lines),
+        tasks=len(plan.allocations),
+        shortfalls=[
+            WaveShortfall(
+                order_id=by_id[s.line_id]["order_id"],
+                line_id=s.line_id,
+                sku=by_id[s.line_id]["sku"],
+                quantity=s.quantity,
+                reason=s.reason,
+                held=s.held,
+                short_dated=s.short_dated,
+                barred=s.barred,
+            )
+            for s in plan.shortfalls
+        ],
+    )
