@@ -39,10 +39,21 @@ from backend.db.provision import create_database
 from backend.settings import PROJECT_ROOT
 from backend.web.heap import freeze_long_lived
 
-__all__ = ["BENCH_PASSWORD", "BENCH_USER", "TUNING", "BenchOptions", "Harness", "Progress"]
+__all__ = [
+    "BENCH_PASSWORD",
+    "BENCH_ROLES",
+    "BENCH_USER",
+    "TUNING",
+    "BenchOptions",
+    "Harness",
+    "Progress",
+    "bench_user",
+]
 
 BENCH_USER = "bench"
 BENCH_PASSWORD = "bench-password"
+BENCH_ROLES = ("receiver", "picker", "packer", "supervisor")
+"""Every bench user may receive, pick, pack and run waves: each benchmark uses its part."""
 
 TUNING = {
     "max_connections": "200",
@@ -114,7 +125,8 @@ class Progress:
         self.note(f"{name}: done in {took:.1f}s")
 
 
-def _bench_user(n: int) -> str:
+def bench_user(n: int) -> str:
+    """The username of client `n` (its token is `Harness.tokens[n]`)."""
     return f"{BENCH_USER}-{n:03d}"
 
 
@@ -274,7 +286,7 @@ class Harness:
             # take (foreign keys to app_user) are then not shared by every client at once.
             user_ids = [
                 await create_user(
-                    conn, _bench_user(n), BENCH_PASSWORD, ["receiver"], display_name=f"Bench {n}"
+                    conn, bench_user(n), BENCH_PASSWORD, BENCH_ROLES, display_name=f"Bench {n}"
                 )
                 for n in range(self.options.clients)
             ]
@@ -344,7 +356,7 @@ class Harness:
                 limit,
                 session.post(
                     f"{self.base_url}/api/auth/login",
-                    json={"username": _bench_user(n), "password": BENCH_PASSWORD},
+                    json={"username": bench_user(n), "password": BENCH_PASSWORD},
                 ) as response,
             ):
                 body = await response.json()

@@ -19,6 +19,7 @@ import psutil
 import uvloop
 
 from backend.bench import ledger as _ledger  # noqa: F401  (registers "ledger")
+from backend.bench import pick as _pick  # noqa: F401  (registers "pick")
 from backend.bench import scan as _scan  # noqa: F401  (registers "scan")
 from backend.bench.harness import BenchOptions, Harness, Progress
 from backend.bench.loadgen import HTTP_CLIENTS
