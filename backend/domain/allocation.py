@@ -12,7 +12,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from itertools import groupby
+from itertools import chain, groupby
 from operator import attrgetter
 from typing import Literal
 
@@ -134,172 +134,192 @@ def eligibility(slot: StockSlot, line: LineDemand) -> Eligibility:
 _EXPIRY = attrgetter("expiry")
 _RECEIVED = attrgetter("received_at")
 _RECEIPT_ORDER = attrgetter("received_at", "lot_id")
-_FREE = attrgetter("free")
 _PRODUCT = attrgetter("product_id")
 
 
 class _ProductStock:
     """One product's stock during a wave, sorted once and drawn down line by line.
 
-    `slots` are in FEFO order: dated slots by expiry, then undated slots by receipt; `keys`
-    holds that sort key per slot and `left` the units not yet allocated. The sort uses one
-    attribute only (tuples of keys for 100,000s of slots cost more than the rest of the wave);
-    slots with equal keys are put in lot order when a line reaches them. Held and empty slots
-    stay in place: lines skip them.
+    `slots` are in FEFO order: dated slots by expiry, then undated slots by receipt. The sort
+    key is one attribute, not a tuple: a tuple per slot would cost more than the rest of the
+    wave, so slots with equal dates are put in lot order only when a line reaches them.
+    `taken` counts the units allocated so far from a slot, by its place in `slots`. Held and
+    empty slots stay in place: lines pass over them.
     """
 
-    __slots__ = ("dated_count", "fefo_start", "fifo", "fifo_start", "keys", "left", "slots")
+    __slots__ = ("dated_count", "fefo_start", "fifo", "fifo_start", "slots", "taken")
 
     def __init__(self, slots: list[StockSlot]) -> None:
-        undated = list(map(_EXPIRY, slots)).count(None)
-        if not undated:
+        try:
             slots.sort(key=_EXPIRY)
-        elif undated == len(slots):
-            slots.sort(key=_RECEIVED)
-        else:
-            dated = [slot for slot in slots if slot.expiry is not None]
-            slots = sorted(dated, key=_EXPIRY) + sorted(
-                (slot for slot in slots if slot.expiry is None), key=_RECEIVED
-            )
-        self.dated_count = len(slots) - undated
+            # Each slot was compared (None compares with nothing), so all have an expiry...
+            self.dated_count = len(slots) if slots[0].expiry is not None else 0
+        except TypeError:
+            # ...or some have none: dated lots go first, undated ones after by receipt.
+            dated = sorted((slot for slot in slots if slot.expiry is not None), key=_EXPIRY)
+            slots = dated + sorted((slot for slot in slots if slot.expiry is None), key=_RECEIVED)
+            self.dated_count = len(dated)
         self.slots = slots
-        self.left = list(map(_FREE, slots))
-        self.keys: list[date | datetime] = [
-            *map(_EXPIRY, slots[: self.dated_count]),
-            *map(_RECEIVED, slots[self.dated_count :]),
-        ]
+        self.taken: dict[int, int] = {}
         self.fefo_start = 0
-        self.fifo: tuple[list[int], list[datetime]] | None = None
+        self.fifo: list[int] | None = None
         self.fifo_start = 0
 
-    def _usable_from(self, order: Sequence[int], start: int) -> int:
-        """The first position from `start` on whose slot is released and has units left."""
-        slots, left = self.slots, self.left
-        while start < len(order):
-            index = order[start]
-            if left[index] > 0 and slots[index].status == "released":
-                break
-            start += 1
-        return start
+    def left(self, index: int) -> int:
+        """Units of slot `index` not yet allocated."""
+        return self.slots[index].free - self.taken.get(index, 0)
 
-    def lots(self, line: LineDemand, earliest_expiry: date) -> Iterator[tuple[int, list[int]]]:
+    def fill(self, line: LineDemand, earliest_expiry: date) -> tuple[list[Allocation], int, bool]:
+        """Allocate `line`: its allocations, the units missing, and whether a split would fill."""
+        taken: list[Allocation] = []
+        missing = line.quantity
+        if line.allow_split:
+            for total, bins in self._lots(line, earliest_expiry):
+                units = min(total, missing)
+                self._take(bins, units, line.line_id, taken)
+                missing -= units
+                if not missing:
+                    break
+            return taken, missing, False
+        best: list[int] = []
+        best_total = seen = 0
+        for total, bins in self._lots(line, earliest_expiry):
+            if total >= missing:
+                best, best_total = bins, total
+                break
+            seen += total
+            if total > best_total:
+                best, best_total = bins, total
+        units = min(best_total, missing)
+        if units:
+            self._take(best, units, line.line_id, taken)
+        # Short although the eligible lots together held enough: only the split is missing.
+        return taken, missing - units, units < missing <= seen
+
+    def _lots(self, line: LineDemand, earliest_expiry: date) -> Iterator[tuple[int, list[int]]]:
         """The lots with units eligible for `line`, in its order: how many, in which slots."""
         if line.dated or not self.dated_count:
             order: Sequence[int] = range(len(self.slots))
-            keys: Sequence[date | datetime] = self.keys
             start = self.fefo_start = self._usable_from(order, self.fefo_start)
             if start < self.dated_count:
                 # Slots expiring before `earliest_expiry` are short-dated for this line.
-                start = max(start, bisect_left(self.keys, earliest_expiry, hi=self.dated_count))
+                fresh = bisect_left(self.slots, earliest_expiry, hi=self.dated_count, key=_EXPIRY)
+                start = max(start, fresh)
+            dated_count = self.dated_count
         else:
             if self.fifo is None:
                 slots = self.slots
-                fifo = sorted(range(len(slots)), key=lambda i: _RECEIPT_ORDER(slots[i]))
-                self.fifo = fifo, [slots[i].received_at for i in fifo]
-            order, keys = self.fifo
+                self.fifo = sorted(range(len(slots)), key=lambda i: _RECEIPT_ORDER(slots[i]))
+            order = self.fifo
             start = self.fifo_start = self._usable_from(order, self.fifo_start)
-        return _lots(self, order, keys, start, earliest_expiry, line.country)
+            dated_count = 0
+        return self._lots_from(order, start, dated_count, earliest_expiry, line.country)
 
-    def ineligible(self, earliest_expiry: date, country: str | None) -> tuple[int, int, int]:
-        """Free units left in slots that are held, short-dated, and barred for a line."""
-        units = {"held": 0, "short_dated": 0, "barred": 0, "eligible": 0}
-        for slot, left in zip(self.slots, self.left, strict=True):
-            if left > 0:
-                units[_category(slot, earliest_expiry, country)] += left
-        return units["held"], units["short_dated"], units["barred"]
+    def _usable_from(self, order: Sequence[int], start: int) -> int:
+        """The first position from `start` on whose slot is released and has units left."""
+        slots = self.slots
+        while start < len(order) and (
+            self.left(order[start]) <= 0 or slots[order[start]].status != "released"
+        ):
+            start += 1
+        return start
 
+    def _lots_from(
+        self,
+        order: Sequence[int],
+        start: int,
+        dated_count: int,
+        earliest: date,
+        country: str | None,
+    ) -> Iterator[tuple[int, list[int]]]:
+        """Each lot from position `start` of `order` with eligible units: how many, which slots.
 
-def _lots(
-    product: _ProductStock,
-    order: Sequence[int],
-    keys: Sequence[date | datetime],
-    start: int,
-    earliest: date,
-    country: str | None,
-) -> Iterator[tuple[int, list[int]]]:
-    """Each lot from position `start` of `order` with eligible units: how many, which slots."""
-    slots, left = product.slots, product.left
-    end = len(order)
-    position = start
-    while position < end:
-        key = keys[position]
-        lot_id = slots[order[position]].lot_id
-        bins: list[int] = []
-        total = 0
-        one_lot = True
-        while position < end and keys[position] == key:
+        `order` is sorted by expiry up to `dated_count`, by receipt after; a run of slots with
+        equal sort keys is read whole and split into lots in receipt and lot id order.
+        """
+        slots, taken = self.slots, self.taken
+        end = len(order)
+        position = start
+        while position < end:
+            sort_key = _EXPIRY if position < dated_count else _RECEIVED
             index = order[position]
-            position += 1
-            units = left[index]
-            if units > 0:
-                # `eligibility` inlined: this loop runs for every slot a wave looks at.
-                slot = slots[index]
-                expiry = slot.expiry
+            slot = slots[index]
+            run_key = sort_key(slot)
+            lot_id = slot.lot_id
+            bins: list[int] = []
+            total = 0
+            one_lot = True
+            while True:
+                units = slot.free - taken.get(index, 0)
+                # `eligibility`, inlined: this runs for every slot a wave looks at.
                 if (
-                    slot.status == "released"
-                    and (expiry is None or expiry >= earliest)
+                    units > 0
+                    and slot.status == "released"
+                    and (slot.expiry is None or slot.expiry >= earliest)
                     and (country is None or country not in slot.barred_countries)
                 ):
                     bins.append(index)
                     total += units
                     one_lot = one_lot and slot.lot_id == lot_id
-        if one_lot:
-            if total:
+                position += 1
+                if position == end:
+                    break
+                index = order[position]
+                slot = slots[index]
+                if sort_key(slot) != run_key:
+                    break
+            if not total:
+                continue
+            if one_lot:
                 yield total, bins
+            else:
+                bins.sort(key=lambda i: _RECEIPT_ORDER(slots[i]))
+                for _, lot_bins in groupby(bins, lambda i: slots[i].lot_id):
+                    in_lot = list(lot_bins)
+                    yield sum(map(self.left, in_lot)), in_lot
+
+    def _take(self, bins: list[int], quantity: int, line_id: int, out: list[Allocation]) -> None:
+        """Take `quantity` units of one lot from its eligible `bins`, in the picker's order.
+
+        A bin that covers what is still needed is used alone, the earliest on the walk;
+        otherwise the fullest bin is emptied first (the earliest on the walk among equals), so
+        the picker makes the fewest stops.
+        """
+        slots, taken = self.slots, self.taken
+        if len(bins) > 1:
+            bins = sorted(bins, key=lambda i: (slots[i].walk_sequence, slots[i].location_id))
+        while quantity:
+            index = next((i for i in bins if self.left(i) >= quantity), -1)
+            if index < 0:
+                index = max(bins, key=self.left)
+            units = min(self.left(index), quantity)
+            taken[index] = taken.get(index, 0) + units
+            quantity -= units
+            slot = slots[index]
+            out.append(Allocation(line_id, slot.lot_id, slot.location_id, units))
+
+    def shortfall(
+        self, line: LineDemand, missing: int, earliest_expiry: date, split_would_fill: bool
+    ) -> Shortfall:
+        """Why `missing` units of `line` found no stock, with the ineligible units left."""
+        units = {"held": 0, "short_dated": 0, "barred": 0, "eligible": 0}
+        for index, slot in enumerate(self.slots):
+            left = self.left(index)
+            if left > 0:
+                units[_category(slot, earliest_expiry, line.country)] += left
+        held, short_dated, barred = units["held"], units["short_dated"], units["barred"]
+        reason: ShortReason
+        if split_would_fill:
+            reason = "split_not_allowed"
+        elif not (held or short_dated or barred):
+            reason = "no_stock"
+        elif held >= short_dated and held >= barred:
+            reason = "only_held_stock"
+        elif short_dated >= barred:
+            reason = "only_short_dated_stock"
         else:
-            # Lots with equal dates: the earlier receipt goes first, then the lower lot id.
-            bins.sort(key=lambda i: _RECEIPT_ORDER(slots[i]))
-            for _, group in groupby(bins, lambda i: slots[i].lot_id):
-                lot_bins = list(group)
-                yield sum(left[i] for i in lot_bins), lot_bins
-
-
-def _take(
-    product: _ProductStock, bins: list[int], quantity: int, line_id: int, out: list[Allocation]
-) -> None:
-    """Take `quantity` units of one lot from its eligible `bins`, in the picker's order.
-
-    A bin that covers what is still needed is used alone, the earliest on the walk; otherwise
-    the fullest bin is emptied first (the earliest on the walk among equals), so the picker
-    makes the fewest stops.
-    """
-    slots, left = product.slots, product.left
-    if len(bins) > 1:
-        bins = sorted(bins, key=lambda i: (slots[i].walk_sequence, slots[i].location_id))
-    while quantity:
-        index = next((i for i in bins if left[i] >= quantity), -1)
-        if index < 0:
-            index = max(bins, key=left.__getitem__)
-        units = min(left[index], quantity)
-        left[index] -= units
-        quantity -= units
-        slot = slots[index]
-        out.append(Allocation(line_id, slot.lot_id, slot.location_id, units))
-
-
-def _shortfall(
-    line: LineDemand,
-    product: _ProductStock | None,
-    missing: int,
-    earliest: date,
-    split_would_fill: bool,
-) -> Shortfall:
-    """Why `missing` units of `line` found no stock, with the ineligible units seen."""
-    if product is None:
-        return Shortfall(line.line_id, missing, "no_stock")
-    held, short_dated, barred = product.ineligible(earliest, line.country)
-    reason: ShortReason
-    if split_would_fill:
-        reason = "split_not_allowed"
-    elif not (held or short_dated or barred):
-        reason = "no_stock"
-    elif held >= short_dated and held >= barred:
-        reason = "only_held_stock"
-    elif short_dated >= barred:
-        reason = "only_short_dated_stock"
-    else:
-        reason = "barred_for_country"
-    return Shortfall(line.line_id, missing, reason, held, short_dated, barred)
+            reason = "barred_for_country"
+        return Shortfall(line.line_id, missing, reason, held, short_dated, barred)
 
 
 def _merged(allocations: list[Allocation]) -> list[Allocation]:
@@ -325,63 +345,53 @@ def allocate_wave(lines: Sequence[LineDemand], stock: Iterable[StockSlot]) -> Wa
     whole wave. Stock listed product by product, in FEFO order, is read fastest. Raises
     ValueError for a line of fewer than one unit.
     """
-    by_product: dict[int, list[StockSlot]] = {}
+    stock_by_product: dict[int, list[StockSlot]] = {}
     for product_id, group in groupby(stock, _PRODUCT):
-        bucket = by_product.get(product_id)
-        if bucket is None:
-            by_product[product_id] = list(group)
+        slots = stock_by_product.get(product_id)
+        if slots is None:
+            stock_by_product[product_id] = list(group)
         else:
-            bucket.extend(group)
-    products: dict[int, _ProductStock] = {}
+            slots.extend(group)
+    # Lines of different products never compete, so each product's lines are allocated
+    # together, in wave order, while its stock is in the CPU's cache.
+    lines_by_product: dict[int, list[int]] = {}
+    for position, line in enumerate(lines):
+        if line.quantity < 1:
+            raise ValueError(f"Line {line.line_id} asks for {line.quantity} units.")
+        lines_by_product.setdefault(line.product_id, []).append(position)
+
     earliest_by_need: dict[tuple[date, int], date] = {}
-    allocations: list[Allocation] = []
-    shortfalls: list[Shortfall] = []
+    allocated: list[list[Allocation]] = [[] for _ in lines]
+    short: list[Shortfall | None] = [None] * len(lines)
+    for product_id, positions in lines_by_product.items():
+        slots = stock_by_product.get(product_id)
+        if slots is None:
+            for position in positions:
+                line = lines[position]
+                short[position] = Shortfall(line.line_id, line.quantity, "no_stock")
+            continue
+        product = _ProductStock(slots)
+        for position in positions:
+            line = lines[position]
+            need = (line.ship_date, line.min_shelf_life_days)
+            earliest = earliest_by_need.get(need)
+            if earliest is None:
+                earliest = earliest_by_need[need] = _earliest_expiry(line)
+            taken, missing, split_would_fill = product.fill(line, earliest)
+            allocated[position] = taken if len(taken) < 2 else _merged(taken)
+            if missing:
+                short[position] = product.shortfall(line, missing, earliest, split_would_fill)
+    return WavePlan(
+        tuple(chain.from_iterable(allocated)),
+        tuple(shortfall for shortfall in short if shortfall is not None),
+    )
 
-    for line in lines:
-        missing = line.quantity
-        if missing < 1:
-            raise ValueError(f"Line {line.line_id} asks for {missing} units.")
-        need = (line.ship_date, line.min_shelf_life_days)
-        earliest = earliest_by_need.get(need)
-        if earliest is None:
-            earliest = earliest_by_need[need] = _earliest_expiry(line)
-        product = products.get(line.product_id)
-        if product is None:
-            bucket = by_product.pop(line.product_id, None)
-            if bucket is None:
-                shortfalls.append(Shortfall(line.line_id, missing, "no_stock"))
-                continue
-            product = products[line.product_id] = _ProductStock(bucket)
 
-        taken: list[Allocation] = []
-        split_would_fill = False
-        if line.allow_split:
-            for total, bins in product.lots(line, earliest):
-                units = min(total, missing)
-                _take(product, bins, units, line.line_id, taken)
-                missing -= units
-                if not missing:
-                    break
-        else:
-            best: list[int] = []
-            best_total = seen = 0
-            for total, bins in product.lots(line, earliest):
-                if total >= missing:
-                    best, best_total = bins, total
-                    break
-                seen += total
-                if total > best_total:
-                    best, best_total = bins, total
-            units = min(best_total, missing)
-            if units:
-                _take(product, best, units, line.line_id, taken)
-            # Short although the eligible lots together held enough: only the split is missing.
-            split_would_fill = units < missing <= seen
-            missing -= units
-        allocations.extend(taken if len(taken) < 2 else _merged(taken))
-        if missing:
-            shortfalls.append(_shortfall(line, product, missing, earliest, split_would_fill))
-    return WavePlan(tuple(allocations), tuple(shortfalls))
+_REFUSED_AS: dict[Eligibility, str] = {
+    "held": "not_eligible_held",
+    "short_dated": "not_eligible_short_dated",
+    "barred": "not_eligible_barred",
+}
 
 
 def substitution_refusal(
@@ -399,7 +409,7 @@ def substitution_refusal(
         return "other_location"
     verdict = eligibility(candidate, line)
     if verdict != "eligible":
-        return f"not_eligible_{verdict}"
+        return _REFUSED_AS[verdict]
     if (
         line.dated
         and expected.expiry is not None

@@ -370,7 +370,9 @@ SELECT o.id, c.code AS channel, o.external_id, w.code AS warehouse, cu.ref AS cu
        (SELECT json_agg(json_build_object(
             'id', ol.id, 'lineNo', ol.line_no, 'sku', p.sku, 'productName', p.name,
             'quantity', ol.quantity, 'unallocated', ol.unallocated,
-            'shortReason', ol.short_reason,
+            'shortReason', coalesce(ol.short_reason,
+                                    (SELECT min(t.short_reason) FROM pick_task t
+                                      WHERE t.order_line_id = ol.id)),
             'lots', (SELECT coalesce(json_agg(json_build_object(
                         'lotId', t.lot_id, 'lotCode', l.code,
                         'expiry', coalesce(l.expiry_date, l.best_before_date),

@@ -14,10 +14,10 @@ import asyncpg
 
 from backend.auth.schemas import Actor
 from backend.catalog.service import resolve_location
-from backend.domain.allocation import LineDemand, StockSlot
+from backend.domain.allocation import LineDemand
 from backend.errors import DomainError
 from backend.fulfilment.orders import get_order, refresh_order_status
-from backend.fulfilment.picking import Scanned, Step, gate_code, store_key
+from backend.fulfilment.picking import Scanned, Step, gate_code, lot_state, store_key
 from backend.fulfilment.schemas import OrderOut, ShipIn
 from backend.ledger.idempotency import Key, Outcome, apply_once
 from backend.ledger.service import Transfer, apply_transfer
@@ -68,26 +68,12 @@ def _demand(order: asyncpg.Record, line_id: int, product_id: int) -> LineDemand:
     )
 
 
-def _slot(lot: asyncpg.Record) -> StockSlot:
-    return StockSlot(
-        lot_id=lot["lot_id"],
-        location_id=0,
-        product_id=lot["product_id"],
-        status=lot["status"],
-        expiry=lot["expiry"],
-        received_at=lot["received_at"],
-        free=0,
-        walk_sequence=0,
-        barred_countries=frozenset(lot["barred"]),
-    )
-
-
 async def _lot_refusal(
     conn: asyncpg.Connection, order: asyncpg.Record, lot_id: int, line_id: int
 ) -> tuple[str, str] | None:
     """Why the lot may not go to this order now (read `FOR SHARE`: a hold waits for us)."""
     lot = await conn.fetchrow(_LOT_STATUS, lot_id)
-    return gate_code(lot, _slot(lot), _demand(order, line_id, lot["product_id"]))
+    return gate_code(lot_state(lot), _demand(order, line_id, lot["product_id"]))
 
 
 async def _station(

@@ -10,6 +10,7 @@ tote, taking the units the wave allocated.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 
 import asyncpg
 import msgspec
@@ -23,14 +24,16 @@ from backend.errors import DomainError
 from backend.fulfilment.orders import refresh_order_status
 from backend.fulfilment.schemas import PickBin, PickTaskOut, ShortIn
 from backend.ledger.idempotency import Key, Outcome, apply_once
-from backend.ledger.service import Transfer, apply_transfer
+from backend.ledger.service import Transfer, apply_transfer, transfer_statement
 
 __all__ = [
+    "LotState",
     "Scanned",
     "Step",
     "claim_tasks",
     "gate_code",
     "list_tasks",
+    "lot_state",
     "pick_scan",
     "short_task",
     "store_key",
@@ -62,6 +65,8 @@ class Step:
     task_id: int | None = None
     lot_id: int | None = None
     """The lot the scan ended on (the substitute, after a substitution)."""
+    task: PickTaskOut | None = None
+    """The task after the scan."""
 
 
 _TASK_SELECT = """
@@ -71,7 +76,7 @@ SELECT t.id, t.wave_id, t.order_id, o.external_id AS order_external_id, t.order_
                   WHERE g.product_id = p.id), '{}') AS gtins,
        t.lot_id, l.code AS lot_code, coalesce(l.expiry_date, l.best_before_date) AS expiry,
        t.location_id, b.code AS bin_code, b.barcode AS bin_barcode, t.quantity, t.picked,
-       t.short, t.status, t.bin_confirmed_at, t.assignee_id, u.username AS assignee,
+       t.short, t.short_reason, t.status, t.bin_confirmed_at, t.assignee_id, u.username AS assignee,
        tote.code AS tote, t.walk_sequence
   FROM pick_task t
   JOIN sales_order o ON o.id = t.order_id
@@ -102,6 +107,7 @@ def _task_out(row: asyncpg.Record) -> PickTaskOut:
         quantity=row["quantity"],
         picked=row["picked"],
         short=row["short"],
+        short_reason=row["short_reason"],
         status=row["status"],
         bin_confirmed=row["bin_confirmed_at"] is not None,
         assignee=row["assignee"],
@@ -171,12 +177,15 @@ async def claim_tasks(conn: asyncpg.Connection, actor: Actor) -> list[PickTaskOu
 # --- one pick scan ------------------------------------------------------------------------
 
 _TASK_FOR_PICK = """
-SELECT t.*, ol.product_id, o.warehouse_id, w.code AS warehouse,
-       w.allow_lot_substitution, o.ship_date, o.country,
+SELECT t.*, ol.product_id, o.warehouse_id, w.code AS warehouse, o.status AS order_status,
+       o.external_id AS order_external_id, w.allow_lot_substitution, o.ship_date, o.country,
        coalesce(cu.min_shelf_life_days, c.min_shelf_life_days) AS min_shelf_life_days,
        coalesce(cu.allow_split, c.allow_split) AS allow_split,
        b.code AS bin_code, b.barcode AS bin_barcode, l.code AS lot_code,
-       coalesce(l.expiry_date, l.best_before_date) AS expiry, p.sku
+       coalesce(l.expiry_date, l.best_before_date) AS expiry, p.sku, p.name AS product_name,
+       coalesce((SELECT array_agg(g.gtin ORDER BY g.gtin) FROM product_gtin g
+                  WHERE g.product_id = p.id), '{{}}') AS gtins,
+       u.username AS assignee, tote.code AS tote{lot_columns}
   FROM pick_task t
   JOIN order_line ol ON ol.id = t.order_line_id
   JOIN sales_order o ON o.id = t.order_id
@@ -186,19 +195,43 @@ SELECT t.*, ol.product_id, o.warehouse_id, w.code AS warehouse,
   JOIN location b ON b.id = t.location_id
   JOIN lot l ON l.id = t.lot_id
   JOIN product p ON p.id = ol.product_id
+  LEFT JOIN app_user u ON u.id = t.assignee_id
+  LEFT JOIN location tote ON tote.id = t.tote_id{lot_join}
  WHERE t.id = $1
-   FOR UPDATE OF t"""
+   FOR UPDATE OF t{lot_lock}"""
+"""A task with its line's rules, locked; with `{lot_*}` filled, also the scanned lot ($2),
+share-locked (a hold waits for this pick, and this pick for a hold), and its free units in
+the task's bin."""
 
-_LOT_AT_BIN = """
-SELECT l.id AS lot_id, l.code, l.product_id, l.status, l.received_at,
-       coalesce(l.expiry_date, l.best_before_date) AS expiry,
-       coalesce(b.quantity - b.allocated, 0) AS free,
-       coalesce((SELECT array_agg(country) FROM lot_barred_country bc WHERE bc.lot_id = l.id),
-                '{}') AS barred
-  FROM lot l
-  LEFT JOIN stock_balance b ON b.lot_id = l.id AND b.location_id = $2
- WHERE l.id = $1
-   FOR SHARE OF l"""
+_TASK = _TASK_FOR_PICK.format(lot_columns="", lot_join="", lot_lock="")
+_TASK_AND_LOT = _TASK_FOR_PICK.format(
+    lot_columns=""",
+       sl.id AS scanned_lot_id, sl.code AS scanned_code, sl.product_id AS scanned_product_id,
+       sl.status AS scanned_status, sl.received_at AS scanned_received_at,
+       coalesce(sl.expiry_date, sl.best_before_date) AS scanned_expiry,
+       coalesce(sb.quantity - sb.allocated, 0) AS scanned_free,
+       coalesce((SELECT array_agg(country) FROM lot_barred_country bc
+                  WHERE bc.lot_id = sl.id), '{}') AS scanned_barred""",
+    lot_join="""
+  JOIN lot sl ON sl.id = $2
+  LEFT JOIN stock_balance sb ON sb.lot_id = sl.id AND sb.location_id = t.location_id""",
+    lot_lock=" FOR SHARE OF sl",
+)
+
+_PICK_TRANSFER = transfer_statement(
+    after=""",
+task_moved AS (
+    UPDATE pick_task
+       SET picked = picked + $5, tote_id = $4, assignee_id = coalesce(assignee_id, $8),
+           status = CASE WHEN picked + $5 + short = quantity THEN 'done' ELSE status END,
+           updated_at = now()
+     WHERE id = $14 AND EXISTS (SELECT 1 FROM written)
+)""",
+    order_line="$13::bigint",
+    allocated=True,
+)
+"""One statement: take allocated units from the bin, put them in the tote, write the
+movement and move the task on ($14)."""
 
 _GATE_CODES: dict[Eligibility, str] = {
     "held": "lot_not_released",
@@ -224,33 +257,73 @@ def _demand(task: asyncpg.Record) -> LineDemand:
     )
 
 
-def _slot(lot: asyncpg.Record, location_id: int) -> StockSlot:
-    return StockSlot(
-        lot_id=lot["lot_id"],
-        location_id=location_id,
-        product_id=lot["product_id"],
-        status=lot["status"],
-        expiry=lot["expiry"],
-        received_at=lot["received_at"],
-        free=lot["free"],
-        walk_sequence=0,
-        barred_countries=frozenset(lot["barred"]),
+@dataclass(frozen=True, slots=True)
+class LotState:
+    """A lot as the pick and pack checks read it (under a share lock)."""
+
+    lot_id: int
+    code: str
+    product_id: int
+    status: str
+    received_at: datetime
+    expiry: date | None
+    free: int
+    """Free units in the bin the check is about (0 where it is about no bin)."""
+    barred: frozenset[str]
+
+
+def lot_state(row: asyncpg.Record, prefix: str = "") -> LotState:
+    """The lot of a row with columns `lot_id`, `code`, `product_id`, `status`, `received_at`,
+    `expiry`, `free` (optional) and `barred`, each after `prefix`."""
+    names = row.keys()
+    return LotState(
+        lot_id=row[f"{prefix}lot_id"],
+        code=row[f"{prefix}code"],
+        product_id=row[f"{prefix}product_id"],
+        status=row[f"{prefix}status"],
+        received_at=row[f"{prefix}received_at"],
+        expiry=row[f"{prefix}expiry"],
+        free=row[f"{prefix}free"] if f"{prefix}free" in names else 0,
+        barred=frozenset(row[f"{prefix}barred"] or ()),
     )
 
 
-def gate_code(lot: asyncpg.Record, slot: StockSlot, line: LineDemand) -> tuple[str, str] | None:
+def _slot(lot: LotState, location_id: int) -> StockSlot:
+    return StockSlot(
+        lot_id=lot.lot_id,
+        location_id=location_id,
+        product_id=lot.product_id,
+        status=lot.status,
+        expiry=lot.expiry,
+        received_at=lot.received_at,
+        free=lot.free,
+        walk_sequence=0,
+        barred_countries=lot.barred,
+    )
+
+
+def gate_code(lot: LotState, line: LineDemand) -> tuple[str, str] | None:
     """Why this lot may not go to this order line now, or None (DESIGN.md rule 3)."""
-    judged = eligibility(slot, line)
+    judged = eligibility(_slot(lot, 0), line)
     if judged == "eligible":
         return None
-    code = _STATUS_CODES.get(lot["status"], "lot_not_released") if judged == "held" else None
+    code = _STATUS_CODES.get(lot.status, "lot_not_released") if judged == "held" else None
     code = code or _GATE_CODES[judged]
     reasons = {
-        "held": f"Lot {lot['code']} is {lot['status']}: it may not be picked, packed or shipped.",
-        "short_dated": f"Lot {lot['code']} expires {lot['expiry']}: too soon for this order.",
-        "barred": f"Lot {lot['code']} may not ship to {line.country}.",
+        "held": f"Lot {lot.code} is {lot.status}: it may not be picked, packed or shipped.",
+        "short_dated": f"Lot {lot.code} expires {lot.expiry}: too soon for this order.",
+        "barred": f"Lot {lot.code} may not ship to {line.country}.",
     }
     return code, reasons[judged]
+
+
+def _task_out_after(task: asyncpg.Record, picked: int = 0) -> PickTaskOut:
+    """The task as a pick scan leaves it: its row, `picked` more units later."""
+    out = _task_out(task)
+    out.picked += picked
+    if out.picked + out.short == out.quantity:
+        out.status = "done"
+    return out
 
 
 def _expected(task: asyncpg.Record) -> str:
@@ -267,48 +340,83 @@ async def pick_scan(
 ) -> Step:
     """Judge a pick scan of a task and, when it is right, apply it (in the caller's
     transaction): a bin label confirms the bin; a lot picks `quantity` units (1 by default)."""
-    task = await conn.fetchrow(_TASK_FOR_PICK, task_id)
+    lot_scan = scanned.lot_id is not None
+    task = await (
+        conn.fetchrow(_TASK_AND_LOT, task_id, scanned.lot_id)
+        if lot_scan
+        else conn.fetchrow(_TASK, task_id)
+    )
     if task is None:
         return Step("unknown_task", f"There is no pick task {task_id}.")
+    as_is = _task_out(task)
     if task["status"] != "open":
-        return Step("task_done", "This task is already done.", task_id)
+        return Step("task_done", "This task is already done.", task_id, task=as_is)
     if task["assignee_id"] not in (None, actor.user_id) and not actor.roles & _FLOOR_LEADS:
         return Step("task_not_yours", "This task is another picker's.", task_id)
-    if scanned.location_id is not None and scanned.lot_id is None:
+    if scanned.location_id is not None and not lot_scan:
         return await _confirm_bin(conn, task, scanned.location_id, actor)
     if scanned.product_id != task["product_id"]:
         return Step(
-            "wrong_product", f"Not this product: pick {task['sku']}, {_expected(task)}.", task_id
+            "wrong_product",
+            f"Not this product: pick {task['sku']}, {_expected(task)}.",
+            task_id,
+            task=as_is,
         )
     if scanned.tracking in _SERIALISED and scanned.serial is None:
-        return Step("serial_required", f"{task['sku']} is tracked by serial: scan a unit.", task_id)
+        return Step(
+            "serial_required",
+            f"{task['sku']} is tracked by serial: scan a unit.",
+            task_id,
+            task=as_is,
+        )
     if task["bin_confirmed_at"] is None:
-        return Step("bin_not_confirmed", f"Scan bin {task['bin_code']} first.", task_id)
+        return Step("bin_not_confirmed", f"Scan bin {task['bin_code']} first.", task_id, task=as_is)
     remaining = task["quantity"] - task["picked"] - task["short"]
     units = 1 if scanned.serial is not None else (quantity or 1)
     if units > remaining:
-        return Step("over_pick", f"Only {remaining} more to pick here; {units} scanned.", task_id)
-    lot_id = scanned.lot_id if scanned.lot_id is not None else task["lot_id"]
+        return Step(
+            "over_pick",
+            f"Only {remaining} more to pick here; {units} scanned.",
+            task_id,
+            task=as_is,
+        )
+    if not lot_scan:  # an untracked product: its one lot is the task's
+        task = await conn.fetchrow(_TASK_AND_LOT, task_id, task["lot_id"])
+    lot = lot_state(task, "scanned_")
     line = _demand(task)
-    lot = await conn.fetchrow(_LOT_AT_BIN, lot_id, task["location_id"])
-    candidate = _slot(lot, task["location_id"])
-    refused = gate_code(lot, candidate, line)
+    refused = gate_code(lot, line)
     if refused is not None:
-        return Step(*refused, task_id, lot_id)
-    substituted = lot_id != task["lot_id"]
-    allocated_lot = task["lot_code"]
-    if substituted:
-        step = await _substitute(conn, task, lot, candidate, line, remaining)
-        if step.code != "lot_substituted":
-            return step
-        task = await conn.fetchrow(_TASK_FOR_PICK, step.task_id)
+        return Step(*refused, task_id, lot.lot_id, task=as_is)
+    if lot.lot_id != task["lot_id"]:
+        return await _substitute_and_pick(conn, task, lot, line, remaining, units, scanned, actor)
+    await _pick(conn, task, lot, units, scanned, actor)
+    left = remaining - units
+    then = f"{left} more here." if left else "Task done."
+    return Step(
+        "picked",
+        f"Picked {units} of lot {lot.code}. {then}",
+        task_id,
+        lot.lot_id,
+        task=_task_out_after(task, units),
+    )
+
+
+async def _pick(
+    conn: asyncpg.Connection,
+    task: asyncpg.Record,
+    lot: LotState,
+    units: int,
+    scanned: Scanned,
+    actor: Actor,
+) -> None:
+    """Move `units` of the task's lot from its bin to the picker's tote, and the task on."""
     tote = await _tote(conn, task["warehouse_id"], task["warehouse"], actor)
     await apply_transfer(
         conn,
         Transfer(
             kind="pick",
-            lot_id=lot_id,
-            lot_code=lot["code"],
+            lot_id=lot.lot_id,
+            lot_code=lot.code,
             sku=task["sku"],
             quantity=units,
             from_location=await resolve_location(conn, task["bin_barcode"]),
@@ -319,29 +427,39 @@ async def pick_scan(
             order_line_id=task["order_line_id"],
             allocated=True,
         ),
+        statement=_PICK_TRANSFER,
+        extra=(task["id"],),
     )
-    await conn.execute(
-        """UPDATE pick_task
-              SET picked = picked + $2, tote_id = $3, assignee_id = coalesce(assignee_id, $4),
-                  status = CASE WHEN picked + $2 + short = quantity THEN 'done' ELSE status END,
-                  updated_at = now()
-            WHERE id = $1""",
-        task["id"],
-        units,
-        tote["id"],
-        actor.user_id,
-    )
-    await refresh_order_status(conn, task["order_id"])
-    left = task["quantity"] - task["picked"] - task["short"] - units
+    done = task["picked"] + task["short"] + units == task["quantity"]
+    if done or task["order_status"] == "allocated":
+        await refresh_order_status(conn, task["order_id"])
+
+
+async def _substitute_and_pick(
+    conn: asyncpg.Connection,
+    task: asyncpg.Record,
+    lot: LotState,
+    line: LineDemand,
+    remaining: int,
+    units: int,
+    scanned: Scanned,
+    actor: Actor,
+) -> Step:
+    step = await _substitute(conn, task, lot, line, remaining)
+    if step.code != "lot_substituted":
+        return step
+    assert step.task_id is not None
+    moved = await conn.fetchrow(_TASK_AND_LOT, step.task_id, lot.lot_id)
+    await _pick(conn, moved, lot_state(moved, "scanned_"), units, scanned, actor)
+    left = remaining - units
     then = f"{left} more here." if left else "Task done."
-    if substituted:
-        return Step(
-            "lot_substituted",
-            f"Picked {units} of lot {lot['code']} instead of {allocated_lot}: {then}",
-            task["id"],
-            lot_id,
-        )
-    return Step("picked", f"Picked {units} of lot {lot['code']}. {then}", task["id"], lot_id)
+    return Step(
+        "lot_substituted",
+        f"Picked {units} of lot {lot.code} instead of {task['lot_code']}: {then}",
+        step.task_id,
+        lot.lot_id,
+        task=_task_out_after(moved, units),
+    )
 
 
 async def _confirm_bin(
@@ -352,37 +470,48 @@ async def _confirm_bin(
             "wrong_bin",
             f"Wrong bin: go to bin {task['bin_code']} for {_expected(task)}.",
             task["id"],
+            task=_task_out(task),
         )
-    await conn.execute(
+    confirmed_at = await conn.fetchval(
         """UPDATE pick_task SET bin_confirmed_at = coalesce(bin_confirmed_at, now()),
                   assignee_id = coalesce(assignee_id, $2), updated_at = now()
-            WHERE id = $1""",
+            WHERE id = $1 RETURNING bin_confirmed_at""",
         task["id"],
         actor.user_id,
     )
-    return Step("bin_confirmed", f"Bin {task['bin_code']}: now scan {_expected(task)}.", task["id"])
+    confirmed = _task_out(task)
+    confirmed.bin_confirmed = confirmed_at is not None
+    if confirmed.assignee is None:
+        confirmed.assignee = actor.username
+    return Step(
+        "bin_confirmed",
+        f"Bin {task['bin_code']}: now scan {_expected(task)}.",
+        task["id"],
+        task=confirmed,
+    )
 
 
 async def _substitute(
     conn: asyncpg.Connection,
     task: asyncpg.Record,
-    lot: asyncpg.Record,
-    candidate: StockSlot,
+    lot: LotState,
     line: LineDemand,
     remaining: int,
 ) -> Step:
     """Move the task's unpicked allocation to the scanned lot, if the warehouse allows it
     and that lot is equally eligible; otherwise the scan is the wrong lot."""
-    wrong = f"Wrong lot {lot['code']}: pick {_expected(task)}."
+    wrong = f"Wrong lot {lot.code}: pick {_expected(task)}."
+    as_is = _task_out(task)
     if not task["allow_lot_substitution"]:
-        return Step("wrong_lot", wrong, task["id"], lot["lot_id"])
+        return Step("wrong_lot", wrong, task["id"], lot.lot_id, task=as_is)
+    candidate = _slot(lot, task["location_id"])
     expected = StockSlot(
         lot_id=task["lot_id"],
         location_id=task["location_id"],
         product_id=task["product_id"],
         status="released",
         expiry=task["expiry"],
-        received_at=lot["received_at"],
+        received_at=lot.received_at,
         free=remaining,
         walk_sequence=task["walk_sequence"],
     )
@@ -396,7 +525,8 @@ async def _substitute(
             "wrong_lot",
             wrong + (f" It cannot replace it: {why}." if why else ""),
             task["id"],
-            lot["lot_id"],
+            lot.lot_id,
+            task=as_is,
         )
     moved = await conn.fetch(
         """UPDATE stock_balance b SET allocated = b.allocated + CASE WHEN b.lot_id = $2
@@ -407,7 +537,7 @@ async def _substitute(
                OR (b.lot_id = $2 AND b.quantity - b.allocated >= $4))
            RETURNING b.lot_id""",
         task["lot_id"],
-        lot["lot_id"],
+        lot.lot_id,
         task["location_id"],
         remaining,
     )
@@ -420,7 +550,7 @@ async def _substitute(
         await conn.execute(
             "UPDATE pick_task SET lot_id = $2, updated_at = now() WHERE id = $1",
             task["id"],
-            lot["lot_id"],
+            lot.lot_id,
         )
         new_id = task["id"]
     else:
@@ -438,7 +568,7 @@ async def _substitute(
             task["wave_id"],
             task["order_id"],
             task["order_line_id"],
-            lot["lot_id"],
+            lot.lot_id,
             task["location_id"],
             task["walk_sequence"],
             remaining,
@@ -449,9 +579,9 @@ async def _substitute(
         )
     return Step(
         "lot_substituted",
-        f"Lot {lot['code']} replaces lot {task['lot_code']}.",
+        f"Lot {lot.code} replaces lot {task['lot_code']}.",
         new_id,
-        lot["lot_id"],
+        lot.lot_id,
     )
 
 
@@ -492,7 +622,7 @@ async def short_task(
 
     async def effect(key: Key) -> object:
         async with conn.transaction():
-            task = await conn.fetchrow(_TASK_FOR_PICK, task_id)
+            task = await conn.fetchrow(_TASK, task_id)
             if task is None:
                 raise DomainError("task_not_found", f"No pick task {task_id}.", 404)
             if task["status"] != "open":

@@ -169,6 +169,7 @@ class OrderLineOut(_Out):
     short: int
     """Units the wave could not allocate plus units short-picked."""
     short_reason: str | None
+    """Why: the wave's shortfall reason, else the picker's short reason."""
     lots: list[LineLot]
 
 
@@ -245,6 +246,8 @@ class PickTaskOut(_Out):
     quantity: int
     picked: int
     short: int
+    short_reason: str | None
+    """Why units of it were short-picked (not_found, damaged, short_in_bin, other)."""
     status: Literal["open", "done"]
     bin_confirmed: bool
     assignee: str | None

@@ -12,7 +12,6 @@ conditional update misses, the wave's writes are rolled back and it plans again.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from itertools import cycle
 
 import asyncpg
@@ -49,13 +48,15 @@ SELECT ol.id, ol.order_id, ol.product_id, ol.quantity, p.sku
 _STOCK = """
 SELECT b.lot_id, b.location_id, l.product_id, l.status,
        coalesce(l.expiry_date, l.best_before_date) AS expiry, l.received_at,
-       b.quantity - b.allocated AS free, loc.walk_sequence,
-       (SELECT array_agg(country) FROM lot_barred_country bc WHERE bc.lot_id = l.id) AS barred
+       b.quantity - b.allocated AS free, loc.walk_sequence, bars.countries
   FROM stock_balance b
   JOIN lot l ON l.id = b.lot_id
   JOIN location loc ON loc.id = b.location_id
+  LEFT JOIN (SELECT lot_id, array_agg(country) AS countries FROM lot_barred_country
+              GROUP BY lot_id) bars ON bars.lot_id = l.id
  WHERE l.product_id = ANY($1::bigint[]) AND loc.warehouse_id = $2
    AND loc.kind = 'bin' AND loc.active AND b.quantity > b.allocated"""
+"""Free stock in the bins of a site, in `StockSlot`'s field order."""
 
 _LOCK_PRODUCTS = f"""
 SELECT count(pg_advisory_xact_lock({_PRODUCT_LOCKS}, p::int))
@@ -74,13 +75,12 @@ UPDATE stock_balance b SET allocated = b.allocated + w.quantity, updated_at = no
 RETURNING 1"""
 
 _TASKS = """
-INSERT INTO pick_task (wave_id, order_id, order_line_id, lot_id, location_id, walk_sequence,
-                       quantity, assignee_id)
-SELECT $1, t.order_id, t.line_id, t.lot_id, t.location_id, loc.walk_sequence, t.quantity,
-       t.assignee_id
+INSERT INTO pick_task (wave_id, order_id, order_line_id, lot_id, location_id, quantity,
+                       assignee_id, walk_sequence)
+SELECT $1, t.*
   FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
-              $7::bigint[]) AS t(order_id, line_id, lot_id, location_id, quantity, assignee_id)
-  JOIN location loc ON loc.id = t.location_id"""
+              $7::bigint[], $8::int[])
+       AS t(order_id, line_id, lot_id, location_id, quantity, assignee_id, walk_sequence)"""
 
 _SHORT_LINES = """
 UPDATE order_line ol SET unallocated = s.quantity, short_reason = s.reason
@@ -97,19 +97,22 @@ class _StockMoved(Exception):
     """Stock a plan counted on was taken meanwhile: plan again."""
 
 
+_NO_BARS: frozenset[str] = frozenset()
+
+
 def stock_slots(rows: list[asyncpg.Record]) -> list[StockSlot]:
-    """Rows of free stock (`_STOCK`'s columns) as the allocation rule takes them."""
+    """Rows of free stock (`_STOCK`'s columns, in order) as the allocation rule takes them."""
     return [
         StockSlot(
-            lot_id=row["lot_id"],
-            location_id=row["location_id"],
-            product_id=row["product_id"],
-            status=row["status"],
-            expiry=row["expiry"],
-            received_at=row["received_at"],
-            free=row["free"],
-            walk_sequence=row["walk_sequence"],
-            barred_countries=frozenset(row["barred"]) if row["barred"] else frozenset(),
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            frozenset(row[8]) if row[8] else _NO_BARS,
         )
         for row in rows
     ]
@@ -181,7 +184,7 @@ async def _allocate(
         warehouse_id,
         actor.user_id,
     )
-    await _persist(conn, wave_id, plan, lines, [o["id"] for o in orders], pickers)
+    await _persist(conn, wave_id, plan, slots, lines, [o["id"] for o in orders], pickers)
     return _wave_out(wave_id, orders[0]["warehouse"], orders, lines, plan)
 
 
@@ -208,6 +211,7 @@ async def _persist(
     conn: asyncpg.Connection,
     wave_id: int,
     plan: WavePlan,
+    slots: list[StockSlot],
     lines: list[asyncpg.Record],
     order_ids: list[int],
     pickers: list[int],
@@ -223,6 +227,7 @@ async def _persist(
         if len(reserved) != len({(a.lot_id, a.location_id) for a in allocations}):
             raise _StockMoved
     picker_of = dict(zip(order_ids, cycle(pickers), strict=False)) if pickers else {}
+    walk_of = {slot.location_id: slot.walk_sequence for slot in slots}
     order_of = {line["id"]: line["order_id"] for line in lines}
     await conn.execute(
         _TASKS,
@@ -233,6 +238,7 @@ async def _persist(
         [a.location_id for a in allocations],
         [a.quantity for a in allocations],
         [picker_of.get(order_of[a.line_id]) for a in allocations],
+        [walk_of[a.location_id] for a in allocations],
     )
     if plan.shortfalls:
         await conn.execute(
@@ -253,9 +259,6 @@ def _wave_out(
 ) -> WaveOut:
     by_id = {line["id"]: line for line in lines}
     short_lines = {s.line_id for s in plan.shortfalls}
-    tasks: defaultdict[int, int] = defaultdict(int)
-    for allocation in plan.allocations:
-        tasks[allocation.line_id] += 1
     return WaveOut(
         id=wave_id,
         warehouse=warehouse,

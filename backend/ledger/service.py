@@ -292,20 +292,30 @@ def location_name(location: asyncpg.Record | None) -> str | None:
 
 
 async def apply_transfer(
-    conn: asyncpg.Connection, transfer: Transfer, *, serial_ids: list[int] | None = None
+    conn: asyncpg.Connection,
+    transfer: Transfer,
+    *,
+    serial_ids: list[int] | None = None,
+    statement: str | None = None,
+    extra: tuple[Any, ...] = (),
 ) -> MovementOut:
     """Write one movement and its balances in one statement; return the movement.
 
     With serials or a customer destination it takes more statements, so the caller must
     then hold a transaction. `serial_ids` are serials the caller already placed; otherwise
-    named serials are moved here.
+    named serials are moved here. A caller may give its own `transfer_statement` (with
+    `order_line="$13::bigint"`) that writes more in the same statement, and its parameters
+    from $14 on in `extra`.
     """
     await _check_destination(conn, transfer)
     if serial_ids is None:
         serial_ids = await _move_serials(conn, transfer) if transfer.serials else []
     source = transfer.from_location
     written = await conn.fetchrow(
-        _TRANSFERS[transfer.allocated], *transfer_arguments(transfer), transfer.order_line_id
+        statement or _TRANSFERS[transfer.allocated],
+        *transfer_arguments(transfer),
+        transfer.order_line_id,
+        *extra,
     )
     if written is None:
         assert source is not None

@@ -362,45 +362,63 @@ async def _record_step(
     )
     try:
         async with conn.transaction():
-            judged, task, order = found.verdict, None, None
+            judged, task = found.verdict, None
             if judged.accepted:
                 step = await _apply_step(conn, data, scanned, actor)
-                judged = verdict(step.code, step.message)
-                if data.context == "pick" and step.task_id is not None:
-                    task = await task_by_id(conn, step.task_id)
-            if data.context == "pick" and task is None and data.task_id is not None:
-                task = await _task_if_any(conn, data.task_id)
-            if data.context == "pack" and data.order_id is not None:
-                order = await _order_if_any(conn, data.order_id)
-            answer = _answer(parsed, found, judged, task=task, order=order)
-            row = _scan_row(data, actor, parsed, found, judged, answer, digest)
+                judged, task = verdict(step.code, step.message), step.task
+            answer, row = await _step_answer(conn, data, actor, parsed, found, judged, task, digest)
             if not await record_in(conn, row):
                 raise _Retried
     except _Retried:
         return await _earlier(conn, data, actor, digest, found)
+    except DomainError as error:
+        # The ledger refused the step (its stock was taken meanwhile): the transaction undid
+        # all of it; the scan is still recorded, with why nothing moved.
+        if error.code not in _NOT_APPLIED:
+            raise
+        judged = verdict("not_applied", error.detail)
+        answer, row = await _step_answer(conn, data, actor, parsed, found, judged, None, digest)
+        if not await record_in(conn, row):
+            return await _earlier(conn, data, actor, digest, found)
     return Outcome(201, msgspec.json.encode(answer), replayed=False)
+
+
+_NOT_APPLIED = frozenset(
+    {"insufficient_stock", "serial_not_here", "serial_count_mismatch", "duplicate_serial"}
+)
+"""Refusals of the ledger a right pick or pack scan can meet when stock moved meanwhile."""
+
+
+async def _step_answer(
+    conn: asyncpg.Connection,
+    data: ScanIn,
+    actor: Actor,
+    parsed: Parsed,
+    found: Resolution,
+    judged: Verdict,
+    task: PickTaskOut | None,
+    digest: bytes,
+) -> tuple[ScanOut, ScanRow]:
+    """The answer to a pick or pack scan and its row: at pick the task as the scan left
+    it, at pack the order with its progress."""
+    order = None
+    if data.context == "pick" and task is None and data.task_id is not None:
+        task = await _task_if_any(conn, data.task_id)
+    if data.context == "pack" and data.order_id is not None:
+        order = await _order_if_any(conn, data.order_id)
+    answer = _answer(parsed, found, judged, task=task, order=order)
+    return answer, _scan_row(data, actor, parsed, found, judged, answer, digest)
 
 
 async def _apply_step(
     conn: asyncpg.Connection, data: ScanIn, scanned: Scanned, actor: Actor
 ) -> Step:
-    """The pick or pack; a refusal of the ledger (stock taken meanwhile) undoes its part and
-    becomes the scan's verdict."""
-    try:
-        async with conn.transaction():
-            if data.context == "pick":
-                assert data.task_id is not None
-                return await pick_scan(conn, data.task_id, scanned, data.quantity, actor)
-            assert data.order_id is not None
-            return await pack_scan(conn, data.order_id, scanned, data.quantity, data.station, actor)
-    except DomainError as error:
-        if error.status >= 500 or error.code in (
-            "invalid_location_kind",
-            "unknown_location",
-            "ambiguous_location",
-        ):
-            raise
-        return Step("not_applied", error.detail)
+    """The pick of a task, or the pack of a unit of an order."""
+    if data.context == "pick":
+        assert data.task_id is not None
+        return await pick_scan(conn, data.task_id, scanned, data.quantity, actor)
+    assert data.order_id is not None
+    return await pack_scan(conn, data.order_id, scanned, data.quantity, data.station, actor)
 
 
 async def _task_if_any(conn: asyncpg.Connection, task_id: int) -> PickTaskOut | None:

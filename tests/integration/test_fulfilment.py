@@ -751,11 +751,12 @@ async def test_a_short_pick_releases_what_was_not_picked(admin_client, as_picker
     body = {"idempotencyKey": str(uuid.uuid4()), "reason": "not_found"}
     shorted = await ok(as_picker.post(f"/api/pick-tasks/{task['id']}/short", json=body))
     assert (shorted["short"], shorted["picked"], shorted["status"]) == (3, 1, "done")
+    assert shorted["shortReason"] == "not_found"
     again = await as_picker.post(f"/api/pick-tasks/{task['id']}/short", json=body)
     assert again.headers.get("idempotent-replayed") == "true"
     assert await balance(db, lot, floor.bins[1]) == (4, 0)
     [line] = (await get_order(admin_client, order))["lines"]
-    assert (line["picked"], line["short"]) == (1, 3)
+    assert (line["picked"], line["short"], line["shortReason"]) == (1, 3, "not_found")
     assert_problem(
         await as_picker.post(
             f"/api/pick-tasks/{task['id']}/short",
