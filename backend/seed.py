@@ -1,9 +1,10 @@
 """The demo warehouse behind `lotline serve --demo` and `lotline seed --demo`.
 
 Everything is written through the same service functions as the API (users, catalogue,
-receipts, moves, adjustments), so the ledger, balances, serials and idempotency records are
-real. The data is deterministic (a seeded random generator) and its dates are relative to
-today: some lots have expired, several expire within 30 days, the rest months out.
+receipts, moves, adjustments, orders, a wave), so the ledger, balances, serials, allocations
+and idempotency records are real. The data is deterministic (a seeded random generator)
+and its dates are relative to today: some lots have expired, several expire within 30 days,
+the rest months out.
 
 Seeding is one transaction under an advisory lock: a database gets the whole demo or none
 of it, and a database that already has the demo (its `admin` user) is left untouched.
@@ -36,6 +37,9 @@ from backend.catalog.service import (
 )
 from backend.db.engine import init_connection
 from backend.domain.check_digits import gs1_check_digit
+from backend.fulfilment.orders import create_channel, create_order
+from backend.fulfilment.schemas import ChannelIn, CustomerRef, OrderIn, OrderLineIn, WaveIn
+from backend.fulfilment.waves import create_wave
 from backend.ledger.idempotency import Outcome
 from backend.ledger.schemas import AdjustmentIn, MoveIn
 from backend.ledger.service import adjust, move
@@ -784,6 +788,63 @@ async def _floor_activity(seeder: _Seeder) -> int:
     return moves
 
 
+_CHANNELS = (
+    ChannelIn(code="shop", name="Own web shop", kind="own_shop"),
+    ChannelIn(code="amazon", name="Amazon marketplace", kind="marketplace", min_shelf_life_days=90),
+    ChannelIn(
+        code="wholesale",
+        name="Wholesale",
+        kind="wholesale",
+        min_shelf_life_days=180,
+        allow_split=False,
+    ),
+)
+_CUSTOMERS = (
+    ("shop", "Ada Lindqvist", "SE"),
+    ("amazon", "Bruno Keller", "DE"),
+    ("shop", "Chiara Russo", "IT"),
+    ("wholesale", "Deli Corner GmbH", "DE"),
+    ("amazon", "Eamon Walsh", "IE"),
+    ("shop", "Fatima Haddad", "FR"),
+)
+
+
+async def _orders(seeder: _Seeder) -> int:
+    """Sales channels with their lot rules, six orders, and a wave of three for the picker."""
+    conn, rng, today = seeder.conn, seeder.rng, seeder.today
+    for sales_channel in _CHANNELS:
+        await create_channel(conn, sales_channel)
+    pickable = sorted(
+        {
+            p.product.sku
+            for p in seeder.placed
+            if p.location.startswith("MAIN/")
+            and p.product.tracking == "lot"
+            and p.quantity >= 12
+            and p.expiry is not None
+            and p.expiry > today + timedelta(days=200)
+        }
+    )
+    supervisor = seeder.actors["supervisor"]
+    order_ids = []
+    for number, (channel, name, country) in enumerate(_CUSTOMERS, start=1):
+        skus = rng.sample(pickable, 2 if number % 2 else 1)
+        order = await create_order(
+            conn,
+            OrderIn(
+                channel=channel,
+                external_id=f"{channel.upper()}-{1000 + number}",
+                customer=CustomerRef(ref=f"C{100 + number}", name=name, country=country),
+                lines=[OrderLineIn(sku=sku, quantity=rng.randint(1, 3)) for sku in skus],
+                warehouse="MAIN",
+            ),
+            supervisor.user_id,
+        )
+        order_ids.append(order.id)
+    await create_wave(conn, WaveIn(order_ids=order_ids[:3], pickers=["picker"]), supervisor)
+    return len(order_ids)
+
+
 async def _create_sites(conn: asyncpg.Connection, seeder: _Seeder) -> None:
     for site in _SITES:
         await create_warehouse(conn, WarehouseIn(code=site.code, name=site.name))
@@ -847,6 +908,8 @@ async def _summary(conn: asyncpg.Connection) -> str:
                                               AND expiry_date < current_date + 30) AS expiring,
                   (SELECT count(*) FROM serial) AS serials,
                   (SELECT count(*) FROM movement) AS movements,
+                  (SELECT count(*) FROM sales_order) AS orders,
+                  (SELECT count(*) FROM pick_task) AS tasks,
                   (SELECT coalesce(sum(b.quantity), 0) FROM stock_balance b
                      JOIN location l ON l.id = b.location_id
                     WHERE l.kind <> 'customer') AS units"""
@@ -856,7 +919,8 @@ async def _summary(conn: asyncpg.Connection) -> str:
         f"{row['locations']} locations, {row['suppliers']} suppliers, "
         f"{row['products']} products, {row['lots']} lots ({row['expired']} expired, "
         f"{row['expiring']} expiring within 30 days), {row['serials']} serials, "
-        f"{row['movements']} movements, {row['units']} units on hand"
+        f"{row['movements']} movements, {row['units']} units on hand, "
+        f"{row['orders']} orders ({row['tasks']} pick tasks for the picker)"
     )
 
 
@@ -897,6 +961,7 @@ async def seed_demo(database_url: str) -> None:
                 elif product.tracking == "none":
                     await _receive_untracked(seeder, product)
             await _floor_activity(seeder)
+            await _orders(seeder)
             summary = await _summary(conn)
         print(summary)
     finally:

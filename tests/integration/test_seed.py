@@ -177,6 +177,28 @@ async def test_history_has_moves_between_bins_and_warehouses(seeded, db):
     assert across >= 1
 
 
+async def test_orders_wait_with_a_wave_already_dealt_to_the_picker(seeded, db):
+    statuses = {
+        row["status"]: row["n"]
+        for row in await db.fetch("SELECT status, count(*) AS n FROM sales_order GROUP BY status")
+    }
+    assert statuses == {"allocated": 3, "open": 3}
+    channels = await db.fetch("SELECT code, min_shelf_life_days, allow_split FROM channel")
+    assert {(r["code"], r["min_shelf_life_days"], r["allow_split"]) for r in channels} == {
+        ("shop", 0, True),
+        ("amazon", 90, True),
+        ("wholesale", 180, False),
+    }
+    tasks = await db.fetch(
+        """SELECT u.username, t.quantity, b.allocated, b.quantity AS on_hand, l.status
+             FROM pick_task t JOIN app_user u ON u.id = t.assignee_id
+             JOIN stock_balance b ON b.lot_id = t.lot_id AND b.location_id = t.location_id
+             JOIN lot l ON l.id = t.lot_id"""
+    )
+    assert tasks and {task["username"] for task in tasks} == {"picker"}
+    assert all(t["status"] == "released" and t["allocated"] <= t["on_hand"] for t in tasks)
+
+
 async def test_ledger_equals_balances(seeded, db):
     assert await db.fetch(_LEDGER_VS_BALANCES) == []
     assert await find_drift(db) == []
