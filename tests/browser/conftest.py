@@ -19,7 +19,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, TestUser
 from tests.integration.arrange import ok, receive
 
 CHROMIUM = "/usr/bin/chromium"
@@ -175,3 +175,146 @@ async def stock(live_server: LiveServer, admin_token: str, make_user: Any) -> St
             )
         )
     return Stock(lots=lots, picker_session=login)
+
+
+def with_check_digit(body: str) -> str:
+    """A GTIN from its digits but the last: the GS1 mod-10 check digit appended."""
+    total = sum(int(digit) * (3 if i % 2 == 0 else 1) for i, digit in enumerate(reversed(body)))
+    return body + str(-total % 10)
+
+
+async def sign_in_over_http(live_server: LiveServer, user: TestUser) -> dict[str, Any]:
+    """A fresh login of `user` as the handheld keeps it ({token, expiresAt, user})."""
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30.0) as client:
+        login: dict[str, Any] = await ok(
+            client.post(
+                "/api/auth/login", json={"username": user.username, "password": user.password}
+            )
+        )
+    return login
+
+
+@dataclass(frozen=True)
+class PickSite:
+    """A warehouse to pick and pack in, arranged through the API as an admin: bins A-01 and
+    A-02 in walking order, a pack station, one product in two lots (`early`, in A-01, is the
+    one FEFO allocates; `late`, in A-02, expires later) and a sales channel."""
+
+    url: str
+    admin_headers: dict[str, str]
+    warehouse: str
+    channel: str
+    bin_barcodes: dict[str, str]
+    """Bin code → the barcode on its label."""
+    early: ReceivedLot
+    late: ReceivedLot
+
+    def admin(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=30.0, headers=self.admin_headers)
+
+    async def waved_orders(self, *quantities: int, picker: str | None) -> list[dict[str, Any]]:
+        """New orders, one per quantity of the product, waved together: their tasks dealt to
+        `picker`, or (None) waiting to be claimed. Answers the orders as GET shows them."""
+        async with self.admin() as admin:
+            ids = []
+            for quantity in quantities:
+                external_id = f"ORD-{uuid.uuid4().hex[:6].upper()}"
+                order = await ok(
+                    admin.post(
+                        "/api/orders",
+                        json={
+                            "channel": self.channel,
+                            "externalId": external_id,
+                            "warehouse": self.warehouse,
+                            "customer": {"ref": f"C-{external_id}", "name": "Ada Lovelace"},
+                            "lines": [{"sku": self.early.sku, "quantity": quantity}],
+                        },
+                    )
+                )
+                ids.append(order["id"])
+            wave: dict[str, Any] = {"orderIds": ids}
+            if picker is not None:
+                wave["pickers"] = [picker]
+            answer = await ok(admin.post("/api/waves", json=wave))
+            assert answer["tasks"] == len(ids) and not answer["shortfalls"], answer
+        return [await self.order(order_id) for order_id in ids]
+
+    async def waved_order(self, quantity: int, picker: str | None) -> dict[str, Any]:
+        """One new order for `quantity` units, waved as `waved_orders` does."""
+        [order] = await self.waved_orders(quantity, picker=picker)
+        return order
+
+    async def order(self, order_id: int) -> dict[str, Any]:
+        async with self.admin() as admin:
+            found: dict[str, Any] = await ok(admin.get(f"/api/orders/{order_id}"))
+        return found
+
+
+def gs1_label(lot: ReceivedLot, gs: str = "\x1d") -> str:
+    """The element string on a unit of `lot`: GTIN, lot, then expiry after a GS."""
+    yymmdd = lot.expiry[2:].replace("-", "")
+    return f"01{lot.gtin}10{lot.code}{gs}17{yymmdd}"
+
+
+@pytest.fixture(scope="module")
+async def pick_site(live_server: LiveServer, admin_token: str) -> PickSite:
+    """See PickSite. Its own GTIN, so the lookup tests' product is not this one."""
+    suffix = uuid.uuid4().hex[:4].upper()
+    warehouse, sku, channel = f"WF{suffix}", f"MUESLI-{suffix}", f"SHOP-{suffix}"
+    gtin = with_check_digit("0950600013437")
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30.0, headers=headers) as admin:
+        await ok(admin.post("/api/warehouses", json={"code": warehouse, "name": "Pick site"}))
+        bin_barcodes = {}
+        for walk, code in ((10, "A-01"), (20, "A-02")):
+            location = await ok(
+                admin.post(
+                    "/api/locations",
+                    json={"warehouse": warehouse, "code": code, "walkSequence": walk},
+                )
+            )
+            bin_barcodes[code] = location["barcode"]
+        await ok(
+            admin.post(
+                "/api/locations",
+                json={"warehouse": warehouse, "code": "PACK-1", "kind": "pack_station"},
+            )
+        )
+        await ok(
+            admin.post(
+                "/api/products", json={"sku": sku, "name": "Crunchy muesli 750 g", "gtins": [gtin]}
+            )
+        )
+        lots = []
+        # Fixed lot codes (the database is this module's own): with some others zxing-cpp
+        # draws the DataMatrix in a rectangular DMRE size, which the camera test does not want.
+        for code, expiry, bin_code in (
+            ("MU-2703-E", "2027-03-31", "A-01"),
+            ("MU-2709-L", "2027-09-30", "A-02"),
+        ):
+            lot = ReceivedLot(sku, gtin, code, expiry, f"{warehouse}/{bin_code}", 40)
+            await ok(
+                receive(
+                    admin,
+                    gtin=gtin,
+                    lotCode=code,
+                    expiry=expiry,
+                    quantity=lot.quantity,
+                    location=lot.location,
+                )
+            )
+            lots.append(lot)
+        await ok(
+            admin.post(
+                "/api/channels", json={"code": channel, "name": "Own shop", "kind": "own_shop"}
+            )
+        )
+    return PickSite(
+        url=live_server.url,
+        admin_headers=headers,
+        warehouse=warehouse,
+        channel=channel,
+        bin_barcodes=bin_barcodes,
+        early=lots[0],
+        late=lots[1],
+    )

@@ -14,9 +14,12 @@ import zxingcpp
 WIDTH, HEIGHT = 1280, 720
 
 
-def barcode_image(text: str, barcode_format: zxingcpp.BarcodeFormat, scale: int) -> np.ndarray:
-    """A GS1 barcode of the bracketed element string `text` as 8-bit grey pixels."""
-    barcode = zxingcpp.create_barcode(text, barcode_format, gs1=True)
+def barcode_image(
+    text: str, barcode_format: zxingcpp.BarcodeFormat, scale: int, *, gs1: bool = True
+) -> np.ndarray:
+    """A barcode as 8-bit grey pixels: by default GS1, of the bracketed element string
+    `text`; with `gs1=False` plain, of `text` as it is (a location label's Code 128)."""
+    barcode = zxingcpp.create_barcode(text, barcode_format, gs1=gs1)
     return np.asarray(barcode.to_image(scale=scale), dtype=np.uint8)
 
 

@@ -1,28 +1,121 @@
-// The handheld app's entry: registers the service worker, then shows sign-in or the lookup
-// screen depending on whether this handheld holds a valid token.
+// The handheld app's entry: registers the service worker, then shows sign-in or the screen
+// the URL names (#/tasks, #/pick/<task>, #/pack, #/pack/<order>, #/lookup), among those the
+// signed-in user's roles allow, with a way to the others at the bottom of each.
 
 import { api, SIGNED_OUT_EVENT } from "./api.js";
+import { h } from "./dom.js";
 import { unlockAudio } from "./feedback.js";
 import { clearSession, currentSession } from "./session.js";
 import { showLookup } from "./views/lookup.js";
+import { showPackList, showPackOrder } from "./views/pack.js";
+import { showPick } from "./views/pick.js";
 import { showSignIn } from "./views/signin.js";
+import { showTasks } from "./views/tasks.js";
+
+const LAST_SCREEN_KEY = "lotline.screen";
+
+/**
+ * The screens a handheld moves between, in the order the navigation lists them; `roles: null`
+ * is everyone. The server checks roles on every call; this only spares people screens that
+ * would refuse them.
+ */
+const TABS = [
+  { name: "tasks", label: "Tasks", roles: ["picker", "supervisor"] },
+  { name: "pack", label: "Pack", roles: ["packer", "supervisor"] },
+  { name: "lookup", label: "Lookup", roles: null },
+];
 
 const root = document.getElementById("app");
 let view = null;
+let handoff = null;
+
+function mayUse(tab, user) {
+  const roles = user?.roles ?? [];
+  return tab.roles === null || roles.includes("admin") || tab.roles.some((role) => roles.includes(role));
+}
+
+function tabsFor(user) {
+  return TABS.filter((tab) => mayUse(tab, user));
+}
+
+/** The first screen of the user's work: Tasks for a picker, Pack for a packer, else Lookup. */
+function homeOf(user) {
+  return `#/${tabsFor(user)[0].name}`;
+}
+
+/** "#/pick/12" → {name: "pick", id: 12}; the screen a detail belongs to decides who may see it. */
+function parseRoute(hash) {
+  const [name, id] = hash.replace(/^#\/?/, "").split("/");
+  const tab = name === "pick" ? "tasks" : name;
+  return { name, tab, id: id ? Number(id) : null };
+}
+
+/**
+ * Go to `hash`. `replace` for moves the user did not ask for (the wave done), so Back returns
+ * to the list, not to a finished task. The next screen gets `message` to show once and `scan`
+ * to judge as its own (the first bin's label scanned on the task list).
+ */
+function go(hash, { replace = false, message = null, scan = null } = {}) {
+  handoff = message || scan ? { message, scan } : null;
+  if (location.hash === hash) show();
+  else if (replace) {
+    history.replaceState(null, "", hash);
+    show();
+  } else location.hash = hash;
+}
+
+function navigation(user, current) {
+  const tabs = tabsFor(user);
+  if (tabs.length < 2) return null;
+  return h("nav", { class: "tabs", "aria-label": "Screens" }, tabs.map((tab) =>
+    h("button", {
+      type: "button",
+      id: `nav-${tab.name}`,
+      "aria-current": tab.name === current ? "page" : null,
+      onClick: () => go(`#/${tab.name}`),
+    }, tab.label)));
+}
 
 function show() {
   view?.destroy();
   root.replaceChildren();
   const session = currentSession();
-  document.body.dataset.screen = session ? "lookup" : "signin";
-  view = session
-    ? showLookup(root, { session, onSignOut: signOut })
-    : showSignIn(root, { onSignedIn: show });
+  if (!session) {
+    document.body.dataset.screen = "signin";
+    view = showSignIn(root, { onSignedIn: () => go(homeOf(currentSession()?.user), { replace: true }) });
+    return;
+  }
+  // "/" alone opens the screen this handheld showed last (set at sign-in to the user's home).
+  const hash = location.hash || `#/${localStorage.getItem(LAST_SCREEN_KEY) ?? "lookup"}`;
+  let route = parseRoute(hash);
+  const tab = TABS.find((candidate) => candidate.name === route.tab);
+  if (!tab || !mayUse(tab, session.user)) route = parseRoute(homeOf(session.user));
+  localStorage.setItem(LAST_SCREEN_KEY, route.tab);
+
+  const options = { session, onSignOut: signOut, go, nav: navigation(session.user, route.tab), handoff };
+  handoff = null;
+  if (route.tab === "tasks" && route.id) view = showScreen("pick", showPick, { ...options, taskId: route.id });
+  else if (route.tab === "tasks") view = showScreen("tasks", showTasks, options);
+  else if (route.tab === "pack" && route.id) view = showScreen("pack-order", showPackOrder, { ...options, orderId: route.id });
+  else if (route.tab === "pack") view = showScreen("pack", showPackList, options);
+  else view = showScreen("lookup", showLookup, options);
+}
+
+function showScreen(name, showView, options) {
+  document.body.dataset.screen = name;
+  return showView(root, options);
 }
 
 async function signOut() {
   await api("/api/auth/logout", { method: "POST" }).catch(() => {});
+  endSession();
+}
+
+/** The next person to sign in on this handheld starts at their own home, not at this one's. */
+function endSession() {
   clearSession();
+  localStorage.removeItem(LAST_SCREEN_KEY);
+  history.replaceState(null, "", location.pathname + location.search);
   show();
 }
 
@@ -48,10 +141,8 @@ async function registerServiceWorker() {
   }
 }
 
-window.addEventListener(SIGNED_OUT_EVENT, () => {
-  clearSession();
-  show();
-});
+window.addEventListener(SIGNED_OUT_EVENT, endSession);
+window.addEventListener("hashchange", show);
 // Starting audio takes the main thread for a moment: do it on a touch or on Enter, never
 // in the middle of a wedge scanner's burst of keys.
 window.addEventListener("pointerdown", unlockAudio, { capture: true, passive: true });

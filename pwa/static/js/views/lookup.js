@@ -2,13 +2,9 @@
 // expiry, stock by bin, recent history), a bin label shows the location, and a refused scan
 // shows the server's message big, with the error tone.
 
-import { api } from "../api.js";
 import { h } from "../dom.js";
 import { signal } from "../feedback.js";
-import { listenForWedge, typedEntry } from "../scanner.js";
-import { deviceId } from "../session.js";
-import { uuid } from "../uuid.js";
-import { cameraPanel } from "./camera.js";
+import { expiryText, rejection, scanningScreen, sendScan, visible } from "./scanning-screen.js";
 
 const HISTORY_SHOWN = 5;
 
@@ -20,24 +16,14 @@ const STATUS_LABELS = {
   expired: "EXPIRED",
 };
 
-export function showLookup(root, { session, onSignOut }) {
-  const result = h("section", { id: "result", class: "content result", "aria-live": "assertive" },
-    h("p", { class: "hint" }, "Scan a lot, a product or a bin."));
+export function showLookup(root, { session, onSignOut, nav }) {
   let latest = 0;
 
   async function lookUp(scan) {
     const mine = ++latest;
     result.replaceChildren(h("p", { class: "pending" }, "Looking up…"), h("p", { class: "raw" }, visible(scan.raw)));
-    const body = {
-      idempotencyKey: uuid(),
-      context: "lookup",
-      raw: scan.raw,
-      deviceId: deviceId(),
-      scannedAt: new Date().toISOString(),
-    };
-    if (scan.symbology) body.symbology = scan.symbology;
     try {
-      const verdict = await api("/api/scans", { method: "POST", body });
+      const verdict = await sendScan("lookup", scan);
       if (mine !== latest) return;
       result.replaceChildren(...renderVerdict(verdict, scan));
       signal(verdict.feedback ?? (verdict.verdict === "accepted" ? "ok" : "error"));
@@ -48,41 +34,21 @@ export function showLookup(root, { session, onSignOut }) {
     }
   }
 
-  const camera = cameraPanel({
+  const screen = scanningScreen(root, {
+    title: "Lookup",
+    session,
+    onSignOut,
+    nav,
+    contentId: "result",
     onScan: lookUp,
-    onError: (message) => {
+    onCameraError: (message) => {
       result.replaceChildren(rejection(message, "camera_unavailable"));
       signal("error");
     },
   });
-  const signOut = h("button", { type: "button", class: "sign-out", id: "sign-out" }, "Sign out");
-  signOut.addEventListener("click", onSignOut);
-
-  root.append(
-    h("header", { class: "bar" },
-      h("h1", {}, "Lookup"),
-      h("span", { class: "bar-note", id: "who" }, session.user?.displayName || session.user?.username || ""),
-      signOut),
-    result,
-    h("section", { class: "dock" },
-      camera.viewport,
-      typedEntry({ id: "scan-entry", label: "Type a code", onScan: lookUp }),
-      h("div", { class: "dock-row" }, camera.toggle)),
-  );
-
-  const stopWedge = listenForWedge(lookUp);
-  camera.resume();
-  return {
-    destroy() {
-      stopWedge();
-      camera.destroy();
-    },
-  };
-}
-
-/** The raw value as people can read it: GS shown as ␝. */
-function visible(raw) {
-  return raw.replaceAll("\x1d", "␝");
+  const result = screen.content;
+  result.append(h("p", { class: "hint" }, "Scan a lot, a product or a bin."));
+  return screen;
 }
 
 function renderVerdict(verdict, scan) {
@@ -96,24 +62,8 @@ function renderVerdict(verdict, scan) {
   return parts;
 }
 
-function rejection(message, code, scan) {
-  return h("div", { class: "rejection", id: "rejection", "data-code": code ?? "" },
-    h("p", { class: "rejection-message" }, message || "That scan was refused."),
-    code ? h("p", { class: "code-note" }, code) : null,
-    scan ? h("p", { class: "raw" }, visible(scan.raw)) : null);
-}
-
 function statusOf(lot) {
   return lot.expired && lot.status === "released" ? "expired" : lot.status;
-}
-
-function expiryText(lot) {
-  if (!lot.expiry) return "No expiry date";
-  const days = lot.daysToExpiry;
-  if (days === null || days === undefined) return `Expires ${lot.expiry}`;
-  if (days < 0) return `Expired ${lot.expiry} (${-days} ${-days === 1 ? "day" : "days"} ago)`;
-  if (days === 0) return `Expires ${lot.expiry} (today)`;
-  return `Expires ${lot.expiry} (${days} ${days === 1 ? "day" : "days"} left)`;
 }
 
 function lotCard(lot) {
@@ -128,7 +78,7 @@ function lotCard(lot) {
       STATUS_LABELS[status] ?? status.toUpperCase()),
     lot.expired && status !== "expired" ? h("p", { class: "status status-expired" }, STATUS_LABELS.expired) : null,
     lot.statusReason ? h("p", { class: "status-reason" }, lot.statusReason) : null,
-    h("p", { class: `expiry${lot.expired ? " expired" : ""}`, id: "lot-expiry" }, expiryText(lot)),
+    h("p", { class: `expiry${lot.expired ? " expired" : ""}`, id: "lot-expiry" }, expiryText(lot.expiry, lot.daysToExpiry)),
     h("h2", {}, `On hand${lot.onHandTotal !== undefined ? `: ${lot.onHandTotal}` : ""}`),
     onHand.length
       ? h("table", { class: "on-hand", id: "on-hand" },

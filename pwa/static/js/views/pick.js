@@ -1,0 +1,215 @@
+// Picking one task: where to go (the bin, big), what (SKU and product), which lot (big, with
+// its expiry and days left) and how many. Step 1 is scanning the bin's label, step 2 the lot's
+// GS1 code; the server judges both, and its verdict is shown and felt (tone, vibration,
+// flash). The stepper confirms several units with one scan; Short records units not there.
+// A finished task gives way to the next in walking order, the last one to the task list.
+
+import { api } from "../api.js";
+import { h } from "../dom.js";
+import { signal } from "../feedback.js";
+import { deviceId } from "../session.js";
+import { uuid } from "../uuid.js";
+import {
+  daysUntil,
+  expiryText,
+  oneAtATime,
+  quantityStepper,
+  rejection,
+  scanningScreen,
+  sendScan,
+  tell,
+} from "./scanning-screen.js";
+
+const SHORT_REASONS = [
+  ["not_found", "Not found"],
+  ["damaged", "Damaged"],
+  ["short_in_bin", "Short in bin"],
+  ["other", "Other"],
+];
+
+const WAVE_DONE = "Wave done: no pick tasks left.";
+
+function remaining(task) {
+  return task.quantity - task.picked - task.short;
+}
+
+export function showPick(root, { session, onSignOut, go, taskId, handoff }) {
+  let task = null;
+  let tasks = [];
+  const inTurn = oneAtATime();
+
+  const stepper = quantityStepper({ id: "pick-quantity" });
+  const shortButton = h("button", { type: "button", class: "short", id: "short" }, "Short");
+  const actions = h("div", { class: "dock-row pick-actions" }, stepper.element, shortButton);
+  const card = h("article", { class: "pick-card", id: "pick-card" }, h("p", { class: "pending" }, "Loading the task…"));
+  const message = h("div", { class: "scan-message brief", id: "pick-message" });
+  const sheet = h("div", { class: "sheet", id: "short-sheet", role: "dialog", "aria-modal": "true", hidden: true });
+
+  const screen = scanningScreen(root, {
+    title: "Pick",
+    session,
+    onSignOut,
+    actions,
+    back: { label: "Tasks", onClick: () => go("#/tasks") },
+    contentId: "pick",
+    onScan: (scan) => inTurn(() => scanned(scan)),
+    onCameraError: (text) => {
+      tell(message, rejection(text, "camera_unavailable"));
+      signal("error");
+    },
+  });
+  screen.content.append(message, card);
+  root.append(sheet);
+
+  function render() {
+    const step = task.binConfirmed ? "lot" : "bin";
+    const position = tasks.findIndex((candidate) => candidate.id === task.id);
+    stepper.setMax(remaining(task));
+    card.dataset.taskId = task.id;
+    card.replaceChildren(
+      h("div", { class: "pick-head" },
+        h("p", { class: "step", id: "pick-step", "data-step": step },
+          step === "bin" ? "1 · Scan the bin" : "2 · Scan the lot"),
+        h("p", { class: "pick-count", id: "pick-count", "data-picked": task.picked, "data-quantity": task.quantity },
+          h("span", { class: "count-big" }, `${task.picked}/${task.quantity}`),
+          h("span", { class: "count-word" }, " picked"),
+          task.short ? h("span", { class: "count-short" }, ` ${task.short} short`) : null)),
+      h("div", { class: `pick-field pick-bin${task.binConfirmed ? " confirmed" : ""}` },
+        h("span", { class: "field-label" }, task.binConfirmed ? "Bin ✓" : "Bin"),
+        h("p", { class: "bin-code", id: "pick-bin" }, task.bin.code)),
+      h("p", { class: "pick-what", id: "pick-product" },
+        h("span", { class: "product-name" }, task.productName),
+        h("span", { class: "sku" }, ` · ${task.sku}`)),
+      h("div", { class: "pick-field pick-lot" },
+        h("span", { class: "field-label" }, "Lot"),
+        h("p", { class: "lot-code", id: "pick-lot" }, task.lotCode),
+        h("p", { class: "expiry", id: "pick-expiry" },
+          expiryText(task.expiry, task.expiry ? daysUntil(task.expiry) : null))),
+      h("p", { class: "order-note" },
+        `Order ${task.orderExternalId}${position >= 0 ? ` · task ${position + 1} of ${tasks.length}` : ""}`),
+    );
+  }
+
+  async function load() {
+    try {
+      tasks = await api("/api/pick-tasks?assignee=me");
+    } catch (problem) {
+      card.replaceChildren(rejection(problem.message, problem.code));
+      signal("error");
+      return;
+    }
+    task = tasks.find((candidate) => candidate.id === taskId) ?? null;
+    if (task) render();
+    else moveOn(null);
+  }
+
+  /** The next open task in walking order on this same screen, or the list when none is left. */
+  function moveOn(doneText) {
+    const following = tasks.find((candidate) => candidate.id !== task?.id && remaining(candidate) > 0);
+    if (!following) {
+      go("#/tasks", { replace: true, message: WAVE_DONE });
+      return;
+    }
+    task = following;
+    history.replaceState(null, "", `#/pick/${task.id}`);
+    stepper.reset();
+    render();
+    tell(message, doneText
+      ? h("p", { class: "ok-message", id: "task-done" }, `${doneText} Next: bin ${task.bin.code}.`)
+      : null);
+  }
+
+  async function finished(doneText) {
+    try {
+      tasks = await api("/api/pick-tasks?assignee=me");
+    } catch (problem) {
+      tell(message, rejection(problem.message, problem.code));
+      signal("error");
+      return;
+    }
+    moveOn(doneText);
+  }
+
+  /** The task as the server now has it. A lot substituted after some units were picked
+   * continues as a new task, which takes the old one's place here and in the URL. */
+  function replaceTask(updated) {
+    const index = tasks.findIndex((candidate) => candidate.id === task.id);
+    if (index >= 0) tasks[index] = updated;
+    if (updated.id !== task.id) history.replaceState(null, "", `#/pick/${updated.id}`);
+    task = updated;
+  }
+
+  async function scanned(scan) {
+    if (!task) return;
+    const fields = { taskId: task.id };
+    if (task.binConfirmed) fields.quantity = stepper.value;
+    tell(message, h("p", { class: "pending" }, "Checking…"));
+    let verdict;
+    try {
+      verdict = await sendScan("pick", scan, fields);
+    } catch (problem) {
+      tell(message, rejection(problem.message, problem.code, scan));
+      signal("error");
+      return;
+    }
+    signal(verdict.feedback);
+    if (verdict.task) replaceTask(verdict.task);
+    render();
+
+    if (verdict.verdict !== "accepted") {
+      tell(message, rejection(verdict.message, verdict.code, scan));
+      return;
+    }
+    tell(message, verdict.feedback === "warn"
+      ? h("p", { class: "warning-message", id: "scan-warning", "data-code": verdict.code }, verdict.message)
+      : h("p", { class: "ok-message", id: "scan-accepted", "data-code": verdict.code }, verdict.message));
+    if (verdict.code === "picked" || verdict.code === "lot_substituted") stepper.reset();
+    if (remaining(task) <= 0) await finished("Task done.");
+  }
+
+  async function reportShort(reason, idempotencyKey) {
+    sheet.hidden = true;
+    tell(message, h("p", { class: "pending" }, "Recording the shortage…"));
+    try {
+      replaceTask(await api(`/api/pick-tasks/${task.id}/short`, {
+        method: "POST",
+        body: { idempotencyKey, reason, deviceId: deviceId() },
+      }));
+    } catch (problem) {
+      tell(message, rejection(problem.message, problem.code));
+      signal("error");
+      return;
+    }
+    signal("warn");
+    render();
+    await finished(`${task.short} short recorded.`);
+  }
+
+  shortButton.addEventListener("click", () => {
+    if (!task) return;
+    // One key per opening of the sheet: a double tap on a reason shorts the units once.
+    const idempotencyKey = uuid();
+    sheet.replaceChildren(
+      h("p", { class: "sheet-title" },
+        `${remaining(task)} of ${task.sku}, lot ${task.lotCode}, not picked from ${task.bin.code}. Why?`),
+      ...SHORT_REASONS.map(([reason, label]) =>
+        h("button", {
+          type: "button",
+          class: "reason",
+          id: `short-${reason}`,
+          onClick: () => inTurn(() => reportShort(reason, idempotencyKey)),
+        }, label)),
+      h("button", { type: "button", class: "link", id: "short-cancel", onClick: () => (sheet.hidden = true) }, "Cancel"),
+    );
+    sheet.hidden = false;
+  });
+
+  inTurn(load);
+  if (handoff?.scan) inTurn(() => scanned(handoff.scan));
+  return {
+    destroy() {
+      screen.destroy();
+      sheet.remove();
+    },
+  };
+}

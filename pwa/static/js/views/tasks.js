@@ -1,0 +1,101 @@
+// The picker's task list: the open pick tasks assigned to them, in walking order, each showing
+// the bin, the product, the lot and how many. "Get work" claims the next unassigned order's
+// tasks when the list is empty; tapping a task, or "Start picking", or simply scanning the
+// first bin's label, opens the pick screen.
+
+import { api } from "../api.js";
+import { h } from "../dom.js";
+import { signal } from "../feedback.js";
+import { rejection, scanningScreen, tell } from "./scanning-screen.js";
+
+export function showTasks(root, { session, onSignOut, go, nav, handoff }) {
+  let tasks = [];
+  const getWork = h("button", { type: "button", class: "primary big", id: "get-work", hidden: true }, "Get work");
+  const start = h("button", { type: "button", class: "primary big", id: "start-picking", hidden: true }, "Start picking");
+  const actions = h("div", { class: "dock-row" }, getWork, start);
+  const list = h("ol", { class: "task-list", id: "task-list" });
+  const message = h("div", { class: "scan-message", id: "tasks-message" });
+
+  const screen = scanningScreen(root, {
+    title: "Tasks",
+    session,
+    onSignOut,
+    nav,
+    actions,
+    contentId: "tasks",
+    onScan: scanned,
+    onCameraError: (text) => {
+      tell(message, rejection(text, "camera_unavailable"));
+      signal("error");
+    },
+  });
+  const notice = handoff?.message ? h("p", { class: "done-message", id: "notice", role: "status" }, handoff.message) : null;
+  screen.content.append(...[notice, message, list].filter(Boolean));
+
+  function open(task, scan = null) {
+    go(`#/pick/${task.id}`, { scan });
+  }
+
+  /** A scan here is the picker at the first bin: the pick screen judges it as that task's. */
+  function scanned(scan) {
+    if (tasks.length) {
+      open(tasks[0], scan);
+      return;
+    }
+    tell(message, rejection("You have no pick tasks. Tap Get work.", "no_tasks", scan));
+    signal("error");
+  }
+
+  function render() {
+    getWork.hidden = tasks.length > 0;
+    start.hidden = tasks.length === 0;
+    list.replaceChildren(...tasks.map((task) =>
+      h("li", {},
+        h("button", { type: "button", class: "task", id: `task-${task.id}`, "data-task-id": task.id, onClick: () => open(task) },
+          h("span", { class: "task-bin" }, task.bin.code),
+          h("span", { class: "task-quantity" }, `${task.quantity - task.picked - task.short}`),
+          h("span", { class: "task-what" }, `${task.sku} · ${task.productName}`),
+          h("span", { class: "task-lot" }, `Lot ${task.lotCode}${task.expiry ? ` · exp ${task.expiry}` : ""}`),
+          h("span", { class: "task-order" }, `Order ${task.orderExternalId}`)))));
+    if (!tasks.length && !notice?.isConnected) {
+      list.append(h("li", { class: "none", id: "no-tasks" }, "No tasks assigned to you."));
+    }
+  }
+
+  async function load() {
+    try {
+      tasks = await api("/api/pick-tasks?assignee=me");
+      render();
+    } catch (problem) {
+      tell(message, rejection(problem.message, problem.code));
+      signal("error");
+    }
+  }
+
+  getWork.addEventListener("click", async () => {
+    getWork.disabled = true;
+    tell(message, h("p", { class: "pending" }, "Finding work…"));
+    try {
+      // The answer is all the caller's open tasks, the ones just claimed among them.
+      tasks = await api("/api/pick-tasks/claim", { method: "POST" });
+      if (tasks.length) {
+        tell(message);
+        signal("ok");
+      } else {
+        tell(message, h("p", { class: "warning-message", id: "no-work" }, "No work waiting. Try again in a moment."));
+        signal("warn");
+      }
+      notice?.remove();
+      render();
+    } catch (problem) {
+      tell(message, rejection(problem.message, problem.code));
+      signal("error");
+    } finally {
+      getWork.disabled = false;
+    }
+  });
+  start.addEventListener("click", () => tasks.length && open(tasks[0]));
+
+  load();
+  return screen;
+}
