@@ -95,12 +95,14 @@ class OrderLine(Table, tablename="order_line"):
 
 
 class PickTask(Table, tablename="pick_task"):
+    """The wave's ids are plain columns, not foreign keys: see the migration for why."""
+
     id = BigSerial(primary_key=True)
-    wave = ForeignKey(Wave, db_column_name="wave_id")
-    order = ForeignKey(SalesOrder, db_column_name="order_id")
-    order_line = ForeignKey(OrderLine, db_column_name="order_line_id")
-    lot = ForeignKey(Lot, db_column_name="lot_id")
-    location = ForeignKey(Location, db_column_name="location_id")
+    wave_id = BigInt()
+    order_id = BigInt()
+    order_line_id = BigInt()
+    lot_id = BigInt()
+    location_id = BigInt()
     walk_sequence = Integer()
     quantity = BigInt()
     picked = BigInt(default=0)
@@ -108,7 +110,7 @@ class PickTask(Table, tablename="pick_task"):
     packed = BigInt(default=0)
     shipped = BigInt(default=0)
     status = Text(default="open")
-    assignee = ForeignKey(User, db_column_name="assignee_id", null=True)
+    assignee_id = BigInt(null=True, default=None)
     tote = ForeignKey(Location, db_column_name="tote_id", null=True)
     bin_confirmed_at = Timestamptz(null=True, default=None)
     short_reason = Text(null=True, default=None)
