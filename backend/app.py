@@ -31,7 +31,10 @@ from backend.fulfilment.routes import (
     PickTaskController,
     WaveController,
 )
+from backend.holds.routes import HoldController
 from backend.ledger.routes import StockController
+from backend.live.hub import start_hub, stop_hub
+from backend.live.routes import LiveAckController, live_socket
 from backend.lots.routes import LotController
 from backend.receiving.routes import ReceiptController
 from backend.scanning.recorder import stop_recorder
@@ -85,6 +88,9 @@ def create_app() -> Litestar:
             OrderController,
             WaveController,
             PickTaskController,
+            HoldController,
+            LiveAckController,
+            live_socket,
             shell_page,
             service_worker,
             create_static_files_router(
@@ -97,13 +103,15 @@ def create_app() -> Litestar:
         ],
         dependencies={"db": Provide(provide_db)},
         middleware=[
-            DefineMiddleware(TokenAuthMiddleware, exclude=["^/schema", "^/health", "^/static/"])
+            DefineMiddleware(
+                TokenAuthMiddleware, exclude=["^/schema", "^/health", "^/static/", "^/ws$"]
+            )
         ],
         guards=[role_guard],
         before_request=check_body_strictly,
         exception_handlers=exception_handlers,
-        on_startup=[start_pool, settle_heap],
-        on_shutdown=[stop_recorder, stop_pool],
+        on_startup=[start_pool, start_hub, settle_heap],
+        on_shutdown=[stop_hub, stop_recorder, stop_pool],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="lotline",

@@ -17,7 +17,9 @@ from backend.fulfilment.tables import (
     SalesOrder,
     Wave,
 )
+from backend.holds.tables import Hold, HoldLot
 from backend.ledger.tables import IdempotencyKey, Movement, MovementSerial, StockBalance
+from backend.live.tables import LiveAck, LiveMessage, LiveSequence
 from backend.lots.tables import Lot, Serial
 from backend.scanning.tables import Scan
 
@@ -48,6 +50,11 @@ TABLES = [
     SalesOrder,
     OrderLine,
     PickTask,
+    Hold,
+    HoldLot,
+    LiveSequence,
+    LiveMessage,
+    LiveAck,
 ]
 
 APP_CONFIG = AppConfig(

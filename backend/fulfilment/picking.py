@@ -23,8 +23,10 @@ from backend.domain.allocation import substitution_refusal as refuse_substitute
 from backend.errors import DomainError
 from backend.fulfilment.orders import refresh_order_status
 from backend.fulfilment.schemas import PickBin, PickTaskOut, ShortIn
+from backend.fulfilment.waves import ASSIGNED, assigned
 from backend.ledger.idempotency import Key, Outcome, apply_once
 from backend.ledger.service import Transfer, apply_transfer, transfer_statement
+from backend.live.outbox import publish
 
 __all__ = [
     "LotState",
@@ -166,11 +168,14 @@ async def claim_tasks(conn: asyncpg.Connection, actor: Actor) -> list[PickTaskOu
     async with conn.transaction():
         claimed = await conn.fetch(_CLAIM, actor.user_id)
         if claimed:
+            order_id = claimed[0]["order_id"]
             await conn.execute(
-                "UPDATE sales_order SET picker_id = $1 WHERE id = $2",
-                actor.user_id,
-                claimed[0]["order_id"],
+                "UPDATE sales_order SET picker_id = $1 WHERE id = $2", actor.user_id, order_id
             )
+            row = await conn.fetchrow(
+                ASSIGNED.format(where="t.order_id = $1 AND t.status = 'open'"), order_id
+            )
+            await publish(conn, row["warehouse_id"], "task.assigned", assigned(row))
     return await list_tasks(conn, actor, "me", "open", 500)
 
 

@@ -13,6 +13,7 @@ conditional update misses, the wave's writes are rolled back and it plans again.
 from __future__ import annotations
 
 from itertools import cycle
+from typing import Any
 
 import asyncpg
 
@@ -20,8 +21,9 @@ from backend.auth.schemas import Actor
 from backend.domain.allocation import LineDemand, StockSlot, WavePlan, allocate_wave
 from backend.errors import DomainError
 from backend.fulfilment.schemas import WaveIn, WaveOut, WaveShortfall
+from backend.live.outbox import publish_many
 
-__all__ = ["create_wave", "stock_slots"]
+__all__ = ["ASSIGNED", "assigned", "create_wave", "stock_slots"]
 
 _PRODUCT_LOCKS = 7_403
 """The advisory-lock class of "allocating this product" (the key is the product id)."""
@@ -248,6 +250,35 @@ async def _persist(
             [s.reason for s in plan.shortfalls],
         )
     await conn.execute(_WAVED, wave_id, order_ids, [picker_of.get(o) for o in order_ids])
+    if pickers:
+        await _announce(conn, wave_id)
+
+
+ASSIGNED = """
+SELECT o.warehouse_id, t.order_id, o.external_id, u.username, array_agg(t.id ORDER BY t.id) AS tasks
+  FROM pick_task t JOIN sales_order o ON o.id = t.order_id JOIN app_user u ON u.id = t.assignee_id
+ WHERE {where}
+ GROUP BY o.warehouse_id, t.order_id, o.external_id, u.username
+ ORDER BY t.order_id"""
+
+
+async def _announce(conn: asyncpg.Connection, wave_id: int) -> None:
+    """`task.assigned` to the warehouse's handhelds: one message per order dealt out."""
+    rows = await conn.fetch(ASSIGNED.format(where="t.wave_id = $1"), wave_id)
+    if rows:
+        await publish_many(
+            conn, rows[0]["warehouse_id"], "task.assigned", [assigned(r) for r in rows]
+        )
+
+
+def assigned(row: asyncpg.Record) -> dict[str, Any]:
+    """The data of a `task.assigned` message for an order's tasks given to one picker."""
+    return {
+        "orderId": row["order_id"],
+        "orderExternalId": row["external_id"],
+        "assignee": row["username"],
+        "taskIds": list(row["tasks"]),
+    }
 
 
 def _wave_out(

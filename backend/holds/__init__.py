@@ -1,0 +1,1 @@
+"""Holds, quarantines and recalls: lot status with its history, impact and effects."""

@@ -1,0 +1,1 @@
+"""The live channel: durable messages per warehouse, pushed to handhelds over WebSockets."""
