@@ -27,7 +27,16 @@ from backend.db.engine import connection_pool
 from backend.live.outbox import CHANNEL
 from backend.settings import get_settings
 
-__all__ = ["POLL_SECONDS", "Frame", "Hub", "Subscriber", "hub", "start_hub", "stop_hub"]
+__all__ = [
+    "LISTENER_NAME",
+    "POLL_SECONDS",
+    "Frame",
+    "Hub",
+    "Subscriber",
+    "hub",
+    "start_hub",
+    "stop_hub",
+]
 
 log = logging.getLogger("lotline.live")
 
@@ -37,6 +46,8 @@ RECENT = 5_000
 """Messages kept encoded per warehouse for sockets that fall a little behind."""
 RECONNECT_SECONDS = (0.1, 0.25, 0.5, 1.0, 2.0)
 HEARTBEAT_SECONDS = 5.0
+LISTENER_NAME = "lotline-live-listener"
+"""`application_name` of the listening connections, so an operator (or a test) can find them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +128,10 @@ class Hub:
         while True:
             lost = asyncio.Event()
             try:
-                conn = await asyncpg.connect(get_settings().database_url)
+                conn = await asyncpg.connect(
+                    get_settings().database_url,
+                    server_settings={"application_name": LISTENER_NAME},
+                )
                 conn.add_termination_listener(lambda _conn, ended=lost: ended.set())
                 await conn.add_listener(CHANNEL, self._notified)
                 self.listener = conn

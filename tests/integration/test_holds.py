@@ -9,7 +9,6 @@ import uuid
 from typing import Any
 
 import asyncpg
-import httpx
 
 from tests.integration.arrange import assert_problem, gs1, ok
 from tests.integration.test_fulfilment import (  # noqa: F401  (fixtures used by name)
