@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from backend.settings import PROJECT_ROOT
+from tests.conftest import TestUser
 
 OATS_GTIN = "09506000134352"
 SERUM_GTIN = "4006381333931"
@@ -129,3 +130,17 @@ def lotline_check(database_url: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
     )
+
+
+@dataclass(frozen=True)
+class Floor:
+    """A warehouse with four bins in walking order and a pack station, and its people."""
+
+    warehouse: str
+    bins: tuple[str, ...]
+    """`WH/A-0n`, as the API names them."""
+    bin_labels: tuple[str, ...]
+    """The barcodes printed on the bins."""
+    picker: TestUser
+    other_picker: TestUser
+    packer: TestUser

@@ -16,8 +16,9 @@ import pytest
 
 from backend.domain.check_digits import gs1_check_digit
 from backend.scanning.verdicts import PICK_PACK_CODES
-from tests.conftest import LiveServer, MakeUser, TestUser
+from tests.conftest import TestUser
 from tests.integration.arrange import (
+    Floor,
     assert_problem,
     gs1,
     lotline_check,
@@ -36,83 +37,6 @@ _names = itertools.count(1)
 def new_gtin() -> str:
     body = f"0950601{next(_gtins):06d}"
     return body + str(gs1_check_digit(body))
-
-
-@dataclass(frozen=True)
-class Floor:
-    """A warehouse with four bins in walking order and a pack station, and its people."""
-
-    warehouse: str
-    bins: tuple[str, ...]
-    """`WH/A-0n`, as the API names them."""
-    bin_labels: tuple[str, ...]
-    """The barcodes printed on the bins."""
-    picker: TestUser
-    other_picker: TestUser
-    packer: TestUser
-
-
-@pytest.fixture(scope="module")
-async def floor(admin_client: httpx.AsyncClient, make_user: MakeUser) -> Floor:
-    warehouse = "FUL"
-    await ok(admin_client.post("/api/warehouses", json={"code": warehouse, "name": "Fulfilment"}))
-    bins, labels = [], []
-    for n in range(1, 5):
-        made = await ok(
-            admin_client.post(
-                "/api/locations",
-                json={"warehouse": warehouse, "code": f"A-0{n}", "walkSequence": 50 - n * 10},
-            )
-        )
-        bins.append(f"{warehouse}/A-0{n}")
-        labels.append(made["barcode"])
-    await ok(
-        admin_client.post(
-            "/api/locations",
-            json={"warehouse": warehouse, "code": "PACK-1", "kind": "pack_station"},
-        )
-    )
-    for code, kind, days, split in (
-        ("shop", "own_shop", 0, True),
-        ("marketplace", "marketplace", 90, True),
-        ("wholesale", "wholesale", 180, False),
-    ):
-        await ok(
-            admin_client.post(
-                "/api/channels",
-                json={
-                    "code": code,
-                    "name": code.title(),
-                    "kind": kind,
-                    "minShelfLifeDays": days,
-                    "allowSplit": split,
-                },
-            )
-        )
-    return Floor(
-        warehouse=warehouse,
-        bins=tuple(bins),
-        bin_labels=tuple(labels),
-        picker=await make_user(["picker"]),
-        other_picker=await make_user(["picker"]),
-        packer=await make_user(["packer"]),
-    )
-
-
-@pytest.fixture(scope="module")
-async def as_picker(live_server: LiveServer, floor: Floor) -> Any:
-    async with httpx.AsyncClient(
-        base_url=live_server.url, timeout=30.0, headers=floor.picker.headers
-    ) as http:
-        yield http
-
-
-@pytest.fixture(scope="module")
-async def as_packer(live_server: LiveServer, floor: Floor) -> Any:
-    async with httpx.AsyncClient(
-        base_url=live_server.url, timeout=30.0, headers=floor.packer.headers
-    ) as http:
-        yield http
 
 
 @dataclass(frozen=True)
@@ -1051,8 +975,9 @@ async def test_zz_the_invariants_hold_after_everything_above(floor, db, database
         == 0
     )
     # Tasks keep their references as plain columns (see the migration): every one exists.
-    assert await db.fetchval(
-        """SELECT count(*) FROM pick_task t
+    assert (
+        await db.fetchval(
+            """SELECT count(*) FROM pick_task t
             WHERE NOT EXISTS (SELECT 1 FROM wave w WHERE w.id = t.wave_id)
                OR NOT EXISTS (SELECT 1 FROM order_line ol
                                WHERE ol.id = t.order_line_id AND ol.order_id = t.order_id)
@@ -1061,7 +986,9 @@ async def test_zz_the_invariants_hold_after_everything_above(floor, db, database
                                 AND b.kind = 'bin')
                OR (t.assignee_id IS NOT NULL
                    AND NOT EXISTS (SELECT 1 FROM app_user u WHERE u.id = t.assignee_id))"""
-    ) == 0
+        )
+        == 0
+    )
     assert await db.fetchval("SELECT count(*) FROM pick_task") > 20
     result = lotline_check(database_url)
     assert result.returncode == 0, result.stdout + result.stderr

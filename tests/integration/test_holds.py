@@ -11,11 +11,8 @@ from typing import Any
 import asyncpg
 
 from tests.integration.arrange import assert_problem, gs1, ok
-from tests.integration.test_fulfilment import (  # noqa: F401  (fixtures used by name)
-    as_packer,
-    as_picker,
+from tests.integration.test_fulfilment import (
     balance,
-    floor,
     get_order,
     pick,
     place,
