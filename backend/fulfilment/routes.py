@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
@@ -140,13 +141,16 @@ class OrderController(Controller):
     async def ship(
         self,
         order_id: FromPath[int],
-        data: JSONBody[ShipIn],
         request: Request[Actor, Any, Any],
         db: Db,
+        data: JSONBody[ShipIn | None] = None,
     ) -> Response[OrderOut]:
         """Ship every packed unit to the customer, checking each lot's status; all or
         nothing. Retrying with the same `idempotencyKey` returns the first result."""
-        return replayed_response(await packing.ship_order(db, order_id, data, request.user))
+        body = data or ShipIn()
+        if body.idempotency_key is None:
+            body = ShipIn(idempotency_key=uuid.uuid4())
+        return replayed_response(await packing.ship_order(db, order_id, body, request.user))
 
 
 class WaveController(Controller):

@@ -262,4 +262,6 @@ class ShortIn(_In):
 
 
 class ShipIn(_In):
-    idempotency_key: uuid.UUID
+    idempotency_key: uuid.UUID | None = None
+    """Retries with the same key answer the first result; without one, a second shipment of
+    the order is 409 order_shipped."""

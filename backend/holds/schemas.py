@@ -41,14 +41,15 @@ class ImpactIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_on
 
 
 class HoldIn(ImpactIn, kw_only=True):
-    idempotency_key: uuid.UUID
     kind: HoldKind
     reason: Reason
+    idempotency_key: uuid.UUID | None = None
+    """Retries with the same key apply once; without one, each request is a new hold."""
 
 
 class ReleaseIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
-    idempotency_key: uuid.UUID
     reason: Reason
+    idempotency_key: uuid.UUID | None = None
 
 
 class _Out(msgspec.Struct, rename="camel", kw_only=True):

@@ -10,7 +10,8 @@ to what its other active holds say, or released.
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
@@ -230,6 +231,16 @@ def _hold_lot(row: asyncpg.Record, before: str | None = None) -> HoldLot:
 
 # --- placing and releasing ----------------------------------------------------------------
 
+Keyed = TypeVar("Keyed", HoldIn, ReleaseIn)
+
+
+def keyed(data: Keyed) -> Keyed:
+    """The request with its idempotency key, or a fresh one (API.md lets a console omit it)."""
+    if data.idempotency_key is not None:
+        return data
+    return msgspec.structs.replace(data, idempotency_key=uuid.uuid4())
+
+
 _HOLD_SELECT = """
 SELECT h.*, p.username AS placed_by_name, r.username AS released_by_name
   FROM hold h JOIN app_user p ON p.id = h.placed_by LEFT JOIN app_user r ON r.id = h.released_by
@@ -347,7 +358,7 @@ async def place_hold(conn: asyncpg.Connection, data: HoldIn, actor: Actor) -> Ou
     async def replay(_: int) -> HoldOut:
         raise AssertionError("a hold stores its response with its key")
 
-    return await apply_once(conn, data, "hold", actor.user_id, effect, replay)
+    return await apply_once(conn, keyed(data), "hold", actor.user_id, effect, replay)
 
 
 async def release_hold(
@@ -419,7 +430,7 @@ async def release_hold(
     async def replay(_: int) -> HoldOut:
         raise AssertionError("a release stores its response with its key")
 
-    return await apply_once(conn, data, "release", actor.user_id, effect, replay, 200)
+    return await apply_once(conn, keyed(data), "release", actor.user_id, effect, replay, 200)
 
 
 async def get_hold(conn: asyncpg.Connection, hold_id: int) -> HoldOut:

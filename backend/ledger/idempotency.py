@@ -28,7 +28,8 @@ _KEY_CONSTRAINT = "idempotency_key_pkey"
 
 
 class _Keyed(Protocol):
-    idempotency_key: uuid.UUID
+    @property
+    def idempotency_key(self) -> uuid.UUID | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,7 @@ async def apply_once(
     `replay(movement_id)` rebuilds the result of an earlier try from its movement.
     """
     assert isinstance(data, msgspec.Struct)
+    assert data.idempotency_key is not None, "a write without a key is given one first"
     key = Key(data.idempotency_key, operation, user_id, request_digest(data))
     try:
         body = await effect(key)

@@ -207,6 +207,10 @@ async def test_a_retried_hold_applies_once(admin_client, floor, db):
     assert second.headers.get("idempotent-replayed") == "true"
     assert first.json() == second.json()
     assert await db.fetchval("SELECT count(*) FROM hold_lot WHERE lot_id = $1", lot) == 1
+    # API.md's hold has no key: a console may leave it out, and gets a new hold each time.
+    bare = {"kind": "quarantine", "reason": "Console", "lots": [lot]}
+    third = await ok(admin_client.post("/api/holds", json=bare))
+    assert third["id"] != first.json()["id"] and third["lots"][0]["status"] == "quarantine"
 
 
 async def test_bad_holds_are_refused_and_change_nothing(admin_client, as_picker, floor, db):
