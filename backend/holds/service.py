@@ -17,8 +17,9 @@ import asyncpg
 import msgspec
 
 from backend.auth.schemas import Actor
+from backend.catalog.service import resolve_location
 from backend.errors import DomainError
-from backend.fulfilment.picking import store_key
+from backend.fulfilment.picking import Scanned, Step, store_key
 from backend.fulfilment.reallocation import Moved, reallocate_tasks
 from backend.holds.schemas import (
     HoldIn,
@@ -34,9 +35,18 @@ from backend.holds.schemas import (
     StockAt,
 )
 from backend.ledger.idempotency import Key, Outcome, apply_once
+from backend.ledger.service import Transfer, apply_transfer
 from backend.live.outbox import publish_everywhere
 
-__all__ = ["get_hold", "impact", "list_holds", "place_hold", "release_hold", "select_lots"]
+__all__ = [
+    "get_hold",
+    "impact",
+    "list_holds",
+    "place_hold",
+    "quarantine_scan",
+    "release_hold",
+    "select_lots",
+]
 
 STATUS_OF = {"hold": "hold", "quarantine": "quarantine", "recall": "recalled"}
 """The lot status each kind of hold sets."""
@@ -446,3 +456,71 @@ async def list_holds(conn: asyncpg.Connection, active: bool | None, limit: int) 
         limit,
     )
     return [await _hold_out(conn, row["id"]) for row in rows]
+
+
+# --- pulling held stock into quarantine ---------------------------------------------------
+
+_HELD_HERE = """
+SELECT l.id, l.code, l.status, l.status_reason, p.sku, p.tracking,
+       coalesce(b.quantity - b.allocated, 0) AS free
+  FROM lot l JOIN product p ON p.id = l.product_id
+  LEFT JOIN stock_balance b ON b.lot_id = l.id AND b.location_id = $2
+ WHERE l.id = $1
+   FOR SHARE OF l"""
+
+
+async def quarantine_scan(
+    conn: asyncpg.Connection,
+    scanned: Scanned,
+    location: str | None,
+    quantity: int | None,
+    actor: Actor,
+) -> Step:
+    """Move a held, quarantined or recalled lot's units from the scanned location to the
+    warehouse's quarantine (in the scan's transaction): all of them, or `quantity`."""
+    if scanned.product_id is None:
+        return Step("scan_a_unit", "Scan the unit's barcode (its GTIN and lot).")
+    if scanned.lot_id is None:
+        return Step("lot_required", "Scan the unit's lot barcode, not the product's alone.")
+    if location is None:
+        return Step("location_required", "Scan the bin or tote the units are in first.")
+    try:
+        source = await resolve_location(conn, location)
+    except DomainError as error:
+        return Step(error.code, error.detail)
+    lot = await conn.fetchrow(_HELD_HERE, scanned.lot_id, source["id"])
+    if lot["status"] == "released":
+        return Step("lot_released", f"Lot {lot['code']} is released: nothing to pull.")
+    if lot["tracking"] in ("serial", "lot_serial") and scanned.serial is None:
+        return Step("serial_required", f"{lot['sku']} is tracked by serial: scan a unit.")
+    units = 1 if scanned.serial is not None else (quantity or lot["free"])
+    if lot["free"] == 0:
+        return Step("nothing_here", f"No unit of lot {lot['code']} is at {location}.")
+    target = await conn.fetchval(
+        """SELECT barcode FROM location WHERE warehouse_id = $1 AND kind = 'quarantine'
+            AND active ORDER BY walk_sequence, code LIMIT 1""",
+        await conn.fetchval("SELECT warehouse_id FROM location WHERE id = $1", source["id"]),
+    )
+    if target is None:
+        return Step("no_quarantine_location", "This warehouse has no quarantine location.")
+    destination = await resolve_location(conn, target)
+    await apply_transfer(
+        conn,
+        Transfer(
+            kind="move",
+            lot_id=lot["id"],
+            lot_code=lot["code"],
+            sku=lot["sku"],
+            quantity=units,
+            from_location=source,
+            to_location=destination,
+            serials=[scanned.serial] if scanned.serial is not None else [],
+            reason=f"Pulled to quarantine: {lot['status_reason'] or lot['status']}",
+            actor=actor,
+        ),
+    )
+    return Step(
+        "quarantined",
+        f"Moved {units} of lot {lot['code']} ({lot['status']}) to {destination['code']}.",
+        lot_id=lot["id"],
+    )

@@ -25,7 +25,7 @@ __all__ = [
     "ScanProduct",
 ]
 
-ScanContext = Literal["receive", "pick", "pack", "return", "count", "lookup"]
+ScanContext = Literal["receive", "pick", "pack", "return", "count", "lookup", "quarantine"]
 """The workflow a scan belongs to; it decides which roles may send it and which checks apply."""
 
 RawBarcode = Annotated[str, msgspec.Meta(min_length=1, max_length=4096, pattern=r"^[^\x00]+$")]
@@ -66,6 +66,8 @@ class ScanIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only
     order_id: Annotated[int, msgspec.Meta(ge=1, le=2**53)] | None = None
     """At `pack`: the order being packed."""
     station: Annotated[str, msgspec.Meta(min_length=1, max_length=80)] | None = None
+    location: Annotated[str, msgspec.Meta(min_length=1, max_length=80)] | None = None
+    """At `quarantine`: the bin (or tote) the held units are taken from."""
     """At `pack`: the pack station (barcode, WAREHOUSE/CODE or code); default the order's
     or the warehouse's first."""
     quantity: Quantity | None = None

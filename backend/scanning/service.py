@@ -27,6 +27,7 @@ from backend.fulfilment.orders import get_order
 from backend.fulfilment.packing import pack_scan
 from backend.fulfilment.picking import Scanned, Step, pick_scan, task_by_id
 from backend.fulfilment.schemas import OrderOut, PickTaskOut
+from backend.holds.service import quarantine_scan
 from backend.ledger.idempotency import Outcome, request_digest
 from backend.ledger.schemas import MovementOut
 from backend.ledger.service import movements_json
@@ -54,6 +55,7 @@ CONTEXT_ROLES: dict[ScanContext, frozenset[str] | None] = {
     "pack": frozenset({"packer", "supervisor"}),
     "return": frozenset({"returns", "supervisor"}),
     "count": frozenset({"counter", "supervisor"}),
+    "quarantine": frozenset({"supervisor", "returns"}),
 }
 """Who may scan in each context (admins may everywhere); None: any signed-in user."""
 
@@ -329,8 +331,10 @@ async def record_scan(conn: asyncpg.Connection, data: ScanIn, actor: Actor) -> O
     parsed = parse_barcode(data.raw, symbology=data.symbology, separators=data.separators or ())
     found = await _resolve(conn, data.context, parsed, data.raw)
     digest = request_digest(data)
-    if (data.context == "pick" and data.task_id is not None) or (
-        data.context == "pack" and data.order_id is not None
+    if (
+        (data.context == "pick" and data.task_id is not None)
+        or (data.context == "pack" and data.order_id is not None)
+        or data.context == "quarantine"
     ):
         return await _record_step(conn, data, actor, parsed, found, digest)
     answer = _answer(parsed, found, found.verdict)
@@ -363,7 +367,9 @@ async def _record_step(
     try:
         async with conn.transaction():
             judged, task = found.verdict, None
-            if judged.accepted:
+            if judged.accepted or (
+                data.context == "quarantine" and found.lot is not None and judged.code in _HELD
+            ):
                 step = await _apply_step(conn, data, scanned, actor)
                 judged, task = verdict(step.code, step.message), step.task
             answer, row = await _step_answer(conn, data, actor, parsed, found, judged, task, digest)
@@ -382,6 +388,9 @@ async def _record_step(
             return await _earlier(conn, data, actor, digest, found)
     return Outcome(201, msgspec.json.encode(answer), replayed=False)
 
+
+_HELD = frozenset({"lot_on_hold", "lot_quarantined", "lot_recalled", "lot_not_released"})
+"""Refusals of a lot by its status: what a quarantine scan is for."""
 
 _NOT_APPLIED = frozenset(
     {"insufficient_stock", "serial_not_here", "serial_count_mismatch", "duplicate_serial"}
@@ -417,6 +426,8 @@ async def _apply_step(
     if data.context == "pick":
         assert data.task_id is not None
         return await pick_scan(conn, data.task_id, scanned, data.quantity, actor)
+    if data.context == "quarantine":
+        return await quarantine_scan(conn, scanned, data.location, data.quantity, actor)
     assert data.order_id is not None
     return await pack_scan(conn, data.order_id, scanned, data.quantity, data.station, actor)
 

@@ -20,6 +20,7 @@ from backend.ledger.service import lot_gate
 
 __all__ = [
     "PICK_PACK_CODES",
+    "QUARANTINE_CODES",
     "SCAN_CODES",
     "CodeEntry",
     "LotRecord",
@@ -174,12 +175,37 @@ SCAN_CODES: dict[str, CodeEntry] = {
         "At pick or pack: the scan was right but stock changed meanwhile, so nothing moved; "
         "the message says why. Scan again.",
     ),
+    # Pulling held stock into quarantine (context `quarantine`).
+    "quarantined": CodeEntry(
+        "accepted",
+        "ok",
+        "At quarantine: the lot's units moved from the scanned location to the warehouse's "
+        "quarantine.",
+    ),
+    "lot_released": CodeEntry(
+        "rejected",
+        "error",
+        "At quarantine: the lot is released, so there is nothing to pull; only held, "
+        "quarantined or recalled lots are.",
+    ),
+    "location_required": CodeEntry(
+        "rejected", "error", "At quarantine: say which bin or tote the units come from."
+    ),
+    "nothing_here": CodeEntry(
+        "rejected", "error", "At quarantine: none of the lot's units are at that location."
+    ),
+    "no_quarantine_location": CodeEntry(
+        "rejected", "error", "At quarantine: the warehouse has no quarantine location."
+    ),
 }
 """Every verdict code lotline gives a scan besides the parser's error codes."""
 
-PICK_PACK_CODES = frozenset(list(SCAN_CODES)[list(SCAN_CODES).index("bin_confirmed") :])
+_ORDER = list(SCAN_CODES)
+PICK_PACK_CODES = frozenset(_ORDER[_ORDER.index("bin_confirmed") : _ORDER.index("quarantined")])
 """The codes only a pick scan of a task or a pack scan of an order gets (the fulfilment
-service's), listed last in `SCAN_CODES`."""
+service's), listed after the lookup and receiving ones in `SCAN_CODES`."""
+QUARANTINE_CODES = frozenset(_ORDER[_ORDER.index("quarantined") :])
+"""The codes only a scan that pulls held stock into quarantine gets, listed last."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,9 @@ import uuid
 from typing import Any
 
 import asyncpg
+import httpx
 
+from backend.scanning.verdicts import QUARANTINE_CODES
 from tests.integration.arrange import assert_problem, gs1, ok
 from tests.integration.test_fulfilment import (
     balance,
@@ -283,3 +285,77 @@ async def test_the_impact_lists_units_to_pull_back_and_the_customers_who_got_the
     flights = {(f["orderExternalId"], f["stage"], f["units"]) for f in found["inFlight"]}
     assert flights == {(packed["externalId"], "packed", 3), (picked["externalId"], "picked", 1)}
     assert {s["location"] for s in found["onHand"]} >= {floor.bins[3]}
+
+
+async def quarantine(client: httpx.AsyncClient, raw: str, **fields: Any) -> dict[str, Any]:
+    body = {
+        "idempotencyKey": str(uuid.uuid4()),
+        "context": "quarantine",
+        "raw": raw,
+        "deviceId": "HH-QA",
+        "scannedAt": "2026-11-24T10:00:00Z",
+        **fields,
+    }
+    answer: dict[str, Any] = await ok(client.post("/api/scans", json=body))
+    QUARANTINE_REACHED.add(answer["code"])
+    return answer
+
+
+QUARANTINE_REACHED: set[str] = set()
+
+
+async def test_recalled_stock_is_pulled_into_quarantine_by_scan(admin_client, floor, db):
+    oats = await product(admin_client)
+    recalled = await stock(admin_client, oats, "PULL-ME", 6, floor.bins[1])
+    fine = await stock(admin_client, oats, "LEAVE-ME", 2, floor.bins[1])
+    label = gs1(oats.gtin, "PULL-ME")
+    await ok(admin_client.post("/api/holds", json=hold_body(kind="recall", lots=[recalled])))
+    assert (await quarantine(admin_client, label, location=floor.bins[1]))["code"] == (
+        "no_quarantine_location"
+    )
+    await ok(
+        admin_client.post(
+            "/api/locations", json={"warehouse": "FUL", "code": "QA-CAGE", "kind": "quarantine"}
+        )
+    )
+    assert (await quarantine(admin_client, label))["code"] == "location_required"
+    assert (await quarantine(admin_client, label, location=floor.bins[0]))["code"] == (
+        "nothing_here"
+    )
+    released = await quarantine(admin_client, gs1(oats.gtin, "LEAVE-ME"), location=floor.bins[1])
+    assert released["code"] == "lot_released"
+    assert (await quarantine(admin_client, floor.bin_labels[1], location=floor.bins[1]))[
+        "code"
+    ] == "scan_a_unit"
+    assert (await quarantine(admin_client, gs1(oats.gtin), location=floor.bins[1]))["code"] == (
+        "lot_required"
+    )
+    some = await quarantine(admin_client, label, location=floor.bins[1], quantity=2)
+    assert (some["verdict"], some["code"]) == ("accepted", "quarantined")
+    rest = await quarantine(admin_client, label, location=floor.bins[1])
+    assert "Moved 4" in rest["message"]
+    assert await balance(db, recalled, floor.bins[1]) == (0, 0)
+    assert await balance(db, recalled, "FUL/QA-CAGE") == (6, 0)
+    assert await balance(db, fine, floor.bins[1]) == (2, 0)
+    reasons = await db.fetch(
+        "SELECT reason FROM movement WHERE lot_id = $1 AND kind = 'move'", recalled
+    )
+    assert all(r["reason"].startswith("Pulled to quarantine") for r in reasons)
+
+
+async def test_quarantine_scans_need_a_supervisor_or_returns_clerk(as_picker, floor):
+    refused = await as_picker.post(
+        "/api/scans",
+        json={
+            "idempotencyKey": str(uuid.uuid4()),
+            "context": "quarantine",
+            "raw": "LOC-X",
+            "deviceId": "HH",
+            "scannedAt": "2026-11-24T10:00:00Z",
+        },
+    )
+    assert_problem(refused, 403, "scan_context_forbidden")
+
+
+def test_zz_every_quarantine_verdict_was_reached():
+    assert set() == QUARANTINE_CODES - QUARANTINE_REACHED

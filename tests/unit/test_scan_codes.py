@@ -24,6 +24,7 @@ def produced_codes() -> set[str]:
     codes |= {"lot_short_dated", "lot_barred"}  # the fulfilment gate's, by eligibility
     sources = [*(ROOT / "backend" / "scanning").rglob("*.py")]
     sources += [*(ROOT / "backend" / "fulfilment").rglob("*.py")]
+    sources += [*(ROOT / "backend" / "holds").rglob("*.py")]
     for source in sources:
         codes.update(GIVEN.findall(source.read_text()))
     return codes

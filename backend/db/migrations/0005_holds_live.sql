@@ -55,3 +55,8 @@ CREATE TABLE live_ack (
     acked_at      timestamptz NOT NULL DEFAULT now(),
     UNIQUE (device_key, warehouse_id)
 );
+
+-- Held stock pulled into quarantine by scanning it (context `quarantine`).
+ALTER TABLE scan DROP CONSTRAINT scan_context_check;
+ALTER TABLE scan ADD CONSTRAINT scan_context_check
+    CHECK (context IN ('receive', 'pick', 'pack', 'return', 'count', 'lookup', 'quarantine'));
