@@ -38,6 +38,7 @@ class Moved:
     new_lot_id: int | None = None
     new_lot_expiry: str | None = None
     bin_barcode: str | None = None
+    old_lot_id: int | None = None
 
 
 _OPEN_TASKS = """
@@ -102,7 +103,7 @@ def _message(change: Moved, task: asyncpg.Record) -> dict[str, object]:
         "orderId": change.order_id,
         "orderExternalId": task["order_external_id"],
         "assignee": task["assignee"],
-        "oldLot": {"code": change.old_lot},
+        "oldLot": {"id": change.old_lot_id, "code": change.old_lot},
         "newLot": None
         if change.new_lot is None
         else {"id": change.new_lot_id, "code": change.new_lot, "expiry": change.new_lot_expiry},
@@ -176,7 +177,17 @@ async def _reallocate(conn: asyncpg.Connection, task: asyncpg.Record) -> list[Mo
         )
         if short:
             moved.append(
-                Moved(task["id"], None, task["order_id"], task["lot_code"], None, None, short, True)
+                Moved(
+                    task["id"],
+                    None,
+                    task["order_id"],
+                    task["lot_code"],
+                    None,
+                    None,
+                    short,
+                    True,
+                    old_lot_id=task["lot_id"],
+                )
             )
     for index, allocation in enumerate(allocations):
         place = places[allocation.location_id]
@@ -218,6 +229,7 @@ async def _reallocate(conn: asyncpg.Connection, task: asyncpg.Record) -> list[Mo
                 new_lot_id=allocation.lot_id,
                 new_lot_expiry=_iso(lots[allocation.lot_id]["expiry"]),
                 bin_barcode=place["barcode"],
+                old_lot_id=task["lot_id"],
             )
         )
     return moved

@@ -91,9 +91,13 @@ class Traffic:
 
 
 async def new_page(
-    browser: Browser, live_server: LiveServer, session: dict[str, Any] | None = None
+    browser: Browser,
+    live_server: LiveServer,
+    session: dict[str, Any] | None = None,
+    storage: dict[str, str] | None = None,
 ) -> tuple[BrowserContext, Page, Traffic]:
-    """A fresh context (empty storage) on a phone-sized screen, optionally signed in already."""
+    """A fresh context (empty storage) on a phone-sized screen, optionally signed in already;
+    `storage` sets other localStorage keys of the handheld (its warehouse, say)."""
     context = await browser.new_context(
         viewport=PHONE, base_url=live_server.url, permissions=["camera"]
     )
@@ -106,9 +110,12 @@ async def new_page(
             traffic.scans.append(json.loads(request.post_data or "{}"))
 
     context.on("request", record)
+    settings = dict(storage or {})
     if session is not None:
+        settings["lotline.session"] = json.dumps(session)
+    for key, value in settings.items():
         await context.add_init_script(
-            f"localStorage.setItem('lotline.session', {json.dumps(json.dumps(session))});"
+            f"localStorage.setItem({json.dumps(key)}, {json.dumps(value)});"
         )
     page = await context.new_page()
     return context, page, traffic
@@ -248,6 +255,19 @@ class PickSite:
         async with self.admin() as admin:
             found: dict[str, Any] = await ok(admin.get(f"/api/orders/{order_id}"))
         return found
+
+    async def hold(self, lot_id: int, reason: str) -> dict[str, Any]:
+        """Put a lot on hold as a supervisor does (POST /api/holds); answers the hold, with
+        the tasks it moved in `reallocated`."""
+        body = {
+            "idempotencyKey": str(uuid.uuid4()),
+            "kind": "hold",
+            "reason": reason,
+            "lots": [lot_id],
+        }
+        async with self.admin() as admin:
+            placed: dict[str, Any] = await ok(admin.post("/api/holds", json=body))
+        return placed
 
 
 def gs1_label(lot: ReceivedLot, gs: str = "\x1d") -> str:

@@ -1,10 +1,12 @@
 // The handheld app's entry: registers the service worker, then shows sign-in or the screen
 // the URL names (#/tasks, #/pick/<task>, #/pack, #/pack/<order>, #/lookup), among those the
-// signed-in user's roles allow, with a way to the others at the bottom of each.
+// signed-in user's roles allow, with a way to the others at the bottom of each. The live
+// channel is open whenever someone is signed in.
 
 import { api, SIGNED_OUT_EVENT } from "./api.js";
 import { h } from "./dom.js";
 import { unlockAudio } from "./feedback.js";
+import { startLive, stopLive } from "./live.js";
 import { clearSession, currentSession } from "./session.js";
 import { showLookup } from "./views/lookup.js";
 import { showPackList, showPackOrder } from "./views/pack.js";
@@ -81,6 +83,7 @@ function show() {
   root.replaceChildren();
   const session = currentSession();
   if (!session) {
+    stopLive();
     document.body.dataset.screen = "signin";
     view = showSignIn(root, { onSignedIn: () => go(homeOf(currentSession()?.user), { replace: true }) });
     return;
@@ -91,6 +94,7 @@ function show() {
   const tab = TABS.find((candidate) => candidate.name === route.tab);
   if (!tab || !mayUse(tab, session.user)) route = parseRoute(homeOf(session.user));
   localStorage.setItem(LAST_SCREEN_KEY, route.tab);
+  startLive(session);
 
   const options = { session, onSignOut: signOut, go, nav: navigation(session.user, route.tab), handoff };
   handoff = null;

@@ -3,10 +3,13 @@
 // GS1 code; the server judges both, and its verdict is shown and felt (tone, vibration,
 // flash). The stepper confirms several units with one scan; Short records units not there.
 // A finished task gives way to the next in walking order, the last one to the task list.
+// A hold on the task's lot marks it at once; the task the hold moved to another lot and bin
+// (or made short) is reloaded from the server by itself.
 
 import { api } from "../api.js";
 import { h } from "../dom.js";
 import { signal } from "../feedback.js";
+import { onLive } from "../live.js";
 import { deviceId } from "../session.js";
 import { uuid } from "../uuid.js";
 import {
@@ -36,6 +39,7 @@ function remaining(task) {
 export function showPick(root, { session, onSignOut, go, taskId, handoff }) {
   let task = null;
   let tasks = [];
+  const heldLots = new Set();
   const inTurn = oneAtATime();
 
   const stepper = quantityStepper({ id: "pick-quantity" });
@@ -63,6 +67,7 @@ export function showPick(root, { session, onSignOut, go, taskId, handoff }) {
 
   function render() {
     const step = task.binConfirmed ? "lot" : "bin";
+    const held = heldLots.has(task.lotId);
     const position = tasks.findIndex((candidate) => candidate.id === task.id);
     stepper.setMax(remaining(task));
     card.dataset.taskId = task.id;
@@ -80,8 +85,8 @@ export function showPick(root, { session, onSignOut, go, taskId, handoff }) {
       h("p", { class: "pick-what", id: "pick-product" },
         h("span", { class: "product-name" }, task.productName),
         h("span", { class: "sku" }, ` · ${task.sku}`)),
-      h("div", { class: "pick-field pick-lot" },
-        h("span", { class: "field-label" }, "Lot"),
+      h("div", { class: `pick-field pick-lot${held ? " held" : ""}` },
+        h("span", { class: "field-label" }, held ? "Lot on hold" : "Lot"),
         h("p", { class: "lot-code", id: "pick-lot" }, task.lotCode),
         h("p", { class: "expiry", id: "pick-expiry" },
           expiryText(task.expiry, task.expiry ? daysUntil(task.expiry) : null))),
@@ -185,6 +190,55 @@ export function showPick(root, { session, onSignOut, go, taskId, handoff }) {
     await finished(`${task.short} short recorded.`);
   }
 
+  /** The lot on screen just went on hold: its task is about to move, and the server refuses
+   * the lot meanwhile. */
+  function lotHeld({ data }) {
+    heldLots.add(data.lotId);
+    if (task?.lotId !== data.lotId) return;
+    render();
+    tell(message, h("p", { class: "error-message", id: "lot-held", role: "alert" },
+      `Lot ${data.lotCode} is on hold: do not pick it.`));
+  }
+
+  function lotReleased({ data }) {
+    heldLots.delete(data.lotId);
+    if (task?.lotId === data.lotId) render();
+  }
+
+  /** A hold moved one of this picker's tasks: the one on screen is reloaded as the server now
+   * has it (another lot and bin, its bin to scan again, or done because it went short). */
+  async function reallocated({ data }) {
+    if (!task || data.assignee !== session.user?.username) return;
+    let updated = null;
+    try {
+      tasks = await api("/api/pick-tasks?assignee=me");
+      if (data.taskId === task.id) updated = await api(`/api/pick-tasks/${data.newTaskId ?? data.taskId}`);
+    } catch (problem) {
+      tell(message, rejection(problem.message, problem.code));
+      signal("error");
+      return;
+    }
+    if (!updated) {
+      render();
+      return;
+    }
+    if (updated.status !== "open" || remaining(updated) <= 0) {
+      moveOn(`Lot ${data.oldLot.code} is on hold: task short.`);
+      return;
+    }
+    replaceTask(updated);
+    stepper.reset();
+    render();
+    tell(message, h("p", { class: "warning-message", id: "task-moved" },
+      `Lot ${data.oldLot.code} is on hold: pick lot ${task.lotCode} from bin ${task.bin.code}.`));
+  }
+
+  const stopListening = [
+    onLive("lot.held", lotHeld),
+    onLive("lot.released", lotReleased),
+    onLive("task.reallocated", (live) => inTurn(() => reallocated(live))),
+  ];
+
   shortButton.addEventListener("click", () => {
     if (!task) return;
     // One key per opening of the sheet: a double tap on a reason shorts the units once.
@@ -208,6 +262,7 @@ export function showPick(root, { session, onSignOut, go, taskId, handoff }) {
   if (handoff?.scan) inTurn(() => scanned(handoff.scan));
   return {
     destroy() {
+      stopListening.forEach((stop) => stop());
       screen.destroy();
       sheet.remove();
     },

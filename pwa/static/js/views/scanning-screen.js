@@ -1,11 +1,14 @@
 // The frame every scanning screen shares: a bar with the screen's name, who is signed in and
 // Sign out; the screen's content; and the dock at the bottom with the camera, the screen's own
 // actions, the typed entry and the way to the other screens. The camera, a keyboard-wedge
-// scanner and the typed field all deliver to the screen's `onScan`. Also what the screens
-// show the same way: a refusal, a raw value, an expiry, a quantity stepper.
+// scanner and the typed field all deliver to the screen's `onScan`, except while the hold
+// banner covers the screen. Also what the screens show the same way: a refusal, a raw
+// value, an expiry, a quantity stepper.
 
 import { api } from "../api.js";
 import { h } from "../dom.js";
+import { signal } from "../feedback.js";
+import { interrupting, liveIndicator } from "../live.js";
 import { listenForWedge, typedEntry } from "../scanner.js";
 import { deviceId } from "../session.js";
 import { uuid } from "../uuid.js";
@@ -30,8 +33,13 @@ export function scanningScreen(root, {
   entryLabel = "Type a code",
   contentId,
 }) {
+  // A hold on screen is read before anything else is scanned: the unit in hand may be of it.
+  const judge = (scan) => {
+    if (interrupting()) signal("error");
+    else onScan(scan);
+  };
   const content = h("section", { class: "content result", id: contentId, "aria-live": "assertive" });
-  const camera = cameraPanel({ onScan, onError: onCameraError });
+  const camera = cameraPanel({ onScan: judge, onError: onCameraError });
   const signOut = h("button", { type: "button", class: "sign-out", id: "sign-out" }, "Sign out");
   signOut.addEventListener("click", onSignOut);
   const backButton = back
@@ -43,17 +51,18 @@ export function scanningScreen(root, {
       backButton,
       h("h1", {}, title),
       h("span", { class: "bar-note", id: "who" }, session.user?.displayName || session.user?.username || ""),
+      liveIndicator(),
       signOut),
     content,
     h("section", { class: "dock" },
       camera.viewport,
       actions,
-      typedEntry({ id: "scan-entry", label: entryLabel, onScan }),
+      typedEntry({ id: "scan-entry", label: entryLabel, onScan: judge }),
       h("div", { class: "dock-row" }, camera.toggle),
       nav),
   );
 
-  const stopWedge = listenForWedge(onScan);
+  const stopWedge = listenForWedge(judge);
   camera.resume();
   return {
     content,

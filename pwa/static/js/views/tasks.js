@@ -1,15 +1,18 @@
 // The picker's task list: the open pick tasks assigned to them, in walking order, each showing
 // the bin, the product, the lot and how many. "Get work" claims the next unassigned order's
 // tasks when the list is empty; tapping a task, or "Start picking", or simply scanning the
-// first bin's label, opens the pick screen.
+// first bin's label, opens the pick screen. The list reloads itself when the live channel
+// says a task of theirs was moved by a hold or a new one was given to them.
 
 import { api } from "../api.js";
 import { h } from "../dom.js";
 import { signal } from "../feedback.js";
+import { onLive } from "../live.js";
 import { rejection, scanningScreen, tell } from "./scanning-screen.js";
 
 export function showTasks(root, { session, onSignOut, go, nav, handoff }) {
   let tasks = [];
+  let loads = 0;
   const getWork = h("button", { type: "button", class: "primary big", id: "get-work", hidden: true }, "Get work");
   const start = h("button", { type: "button", class: "primary big", id: "start-picking", hidden: true }, "Start picking");
   const actions = h("div", { class: "dock-row" }, getWork, start);
@@ -63,8 +66,11 @@ export function showTasks(root, { session, onSignOut, go, nav, handoff }) {
   }
 
   async function load() {
+    const attempt = ++loads;
     try {
-      tasks = await api("/api/pick-tasks?assignee=me");
+      const loaded = await api("/api/pick-tasks?assignee=me");
+      if (attempt !== loads) return; // a later reload is on its way
+      tasks = loaded;
       render();
     } catch (problem) {
       tell(message, rejection(problem.message, problem.code));
@@ -75,6 +81,7 @@ export function showTasks(root, { session, onSignOut, go, nav, handoff }) {
   getWork.addEventListener("click", async () => {
     getWork.disabled = true;
     tell(message, h("p", { class: "pending" }, "Finding work…"));
+    loads += 1; // a list asked for before the claim would be older than its answer
     try {
       // The answer is all the caller's open tasks, the ones just claimed among them.
       tasks = await api("/api/pick-tasks/claim", { method: "POST" });
@@ -96,6 +103,20 @@ export function showTasks(root, { session, onSignOut, go, nav, handoff }) {
   });
   start.addEventListener("click", () => tasks.length && open(tasks[0]));
 
+  const mine = ({ data }) => data?.assignee === session.user?.username;
+  // Tasks claimed here are in the claim's answer: reloading would move the list under a thumb.
+  const unlisted = ({ data }) =>
+    !getWork.disabled && (data.taskIds ?? [data.taskId]).some((id) => !tasks.some((task) => task.id === id));
+  const stopListening = [
+    onLive("task.reallocated", (live) => mine(live) && load()),
+    onLive("task.assigned", (live) => mine(live) && unlisted(live) && load()),
+  ];
+
   load();
-  return screen;
+  return {
+    destroy() {
+      stopListening.forEach((stop) => stop());
+      screen.destroy();
+    },
+  };
 }
