@@ -40,6 +40,7 @@ from backend.receiving.routes import ReceiptController
 from backend.scanning.recorder import stop_recorder
 from backend.scanning.routes import BarcodeController, ScanController
 from backend.settings import PROJECT_ROOT, get_settings
+from backend.trace.routes import ExportController, RecallReportController, TraceController
 from backend.web.deps import provide_db
 from backend.web.heap import settle_heap
 from backend.web.pwa import service_worker, shell_page
@@ -89,6 +90,9 @@ def create_app() -> Litestar:
             WaveController,
             PickTaskController,
             HoldController,
+            TraceController,
+            RecallReportController,
+            ExportController,
             LiveAckController,
             live_socket,
             shell_page,
