@@ -60,3 +60,8 @@ CREATE TABLE live_ack (
 ALTER TABLE scan DROP CONSTRAINT scan_context_check;
 ALTER TABLE scan ADD CONSTRAINT scan_context_check
     CHECK (context IN ('receive', 'pick', 'pack', 'return', 'count', 'lookup', 'quarantine'));
+
+-- The tasks a hold moves or lists (open, or picked and not shipped) among all a lot ever
+-- had: a few rows of a small index instead of every task of a bestseller lot.
+CREATE INDEX pick_task_unfinished_lot_idx ON pick_task (lot_id)
+    WHERE status = 'open' OR picked > shipped;
