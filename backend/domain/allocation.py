@@ -95,6 +95,7 @@ class Shortfall:
     quantity: int
     reason: ShortReason
     held: int = 0
+    """Free units of the product on hold, in quarantine or recalled; likewise the next two."""
     short_dated: int = 0
     barred: int = 0
 
@@ -112,23 +113,19 @@ def _earliest_expiry(line: LineDemand) -> date:
     return line.ship_date + timedelta(days=max(line.min_shelf_life_days, 0))
 
 
-def _category(slot: StockSlot, earliest_expiry: date, country: str | None) -> Eligibility:
-    if slot.status != "released":
-        return "held"
-    if slot.expiry is not None and slot.expiry < earliest_expiry:
-        return "short_dated"
-    if country is not None and country in slot.barred_countries:
-        return "barred"
-    return "eligible"
-
-
 def eligibility(slot: StockSlot, line: LineDemand) -> Eligibility:
     """Whether `slot` may fill `line`, else why not (checked as held, short-dated, barred).
 
     Hold, quarantine and recalled all count as held. A lot expiring on the ship date may still
     ship that day when the line asks for no minimum shelf life.
     """
-    return _category(slot, _earliest_expiry(line), line.country)
+    if slot.status != "released":
+        return "held"
+    if slot.expiry is not None and slot.expiry < _earliest_expiry(line):
+        return "short_dated"
+    if line.country is not None and line.country in slot.barred_countries:
+        return "barred"
+    return "eligible"
 
 
 _EXPIRY = attrgetter("expiry")
@@ -143,68 +140,84 @@ class _ProductStock:
     `slots` are in FEFO order: dated slots by expiry, then undated slots by receipt. The sort
     key is one attribute, not a tuple: a tuple per slot would cost more than the rest of the
     wave, so slots with equal dates are put in lot order only when a line reaches them.
-    `taken` counts the units allocated so far from a slot, by its place in `slots`. Held and
-    empty slots stay in place: lines pass over them.
+    `taken` counts the units allocated so far from each slot. Held and empty slots stay in
+    place: lines pass over them.
     """
 
-    __slots__ = ("dated_count", "fefo_start", "fifo", "fifo_start", "slots", "taken")
+    __slots__ = (
+        "barring",
+        "dated_count",
+        "fefo_start",
+        "fifo",
+        "fifo_start",
+        "held",
+        "slots",
+        "taken",
+    )
 
     def __init__(self, slots: list[StockSlot]) -> None:
         try:
             slots.sort(key=_EXPIRY)
-            # Each slot was compared (None compares with nothing), so all have an expiry...
-            self.dated_count = len(slots) if slots[0].expiry is not None else 0
         except TypeError:
-            # ...or some have none: dated lots go first, undated ones after by receipt.
-            dated = sorted((slot for slot in slots if slot.expiry is not None), key=_EXPIRY)
-            slots = dated + sorted((slot for slot in slots if slot.expiry is None), key=_RECEIVED)
-            self.dated_count = len(dated)
+            # None compares with nothing: some slots have no expiry. Undated go after dated.
+            if list(map(_EXPIRY, slots)).count(None) == len(slots):
+                slots.sort(key=_RECEIVED)
+                self.dated_count = 0
+            else:
+                dated = sorted((slot for slot in slots if slot.expiry is not None), key=_EXPIRY)
+                undated = (slot for slot in slots if slot.expiry is None)
+                slots = dated + sorted(undated, key=_RECEIVED)
+                self.dated_count = len(dated)
+        else:
+            # The sort compared every slot (when there were two or more): all have an expiry.
+            self.dated_count = 0 if slots[0].expiry is None else len(slots)
         self.slots = slots
-        self.taken: dict[int, int] = {}
+        self.taken = [0] * len(slots)
         self.fefo_start = 0
         self.fifo: list[int] | None = None
         self.fifo_start = 0
-
-    def left(self, index: int) -> int:
-        """Units of slot `index` not yet allocated."""
-        return self.slots[index].free - self.taken.get(index, 0)
+        # Read on the product's first shortfall: units on hold never change during a wave.
+        self.held: int | None = None
+        self.barring: list[int] = []
 
     def fill(self, line: LineDemand, earliest_expiry: date) -> tuple[list[Allocation], int, bool]:
         """Allocate `line`: its allocations, the units missing, and whether a split would fill."""
-        taken: list[Allocation] = []
+        allocations: list[Allocation] = []
         missing = line.quantity
         if line.allow_split:
-            for total, bins in self._lots(line, earliest_expiry):
-                units = min(total, missing)
-                self._take(bins, units, line.line_id, taken)
-                missing -= units
+            for total, bins, units in self._lots(line, earliest_expiry):
+                given = min(total, missing)
+                self._take(bins, units, given, line.line_id, allocations)
+                missing -= given
                 if not missing:
                     break
-            return taken, missing, False
-        best: list[int] = []
+            return allocations, missing, False
+        best_bins: list[int] = []
+        best_units: list[int] = []
         best_total = seen = 0
-        for total, bins in self._lots(line, earliest_expiry):
+        for total, bins, units in self._lots(line, earliest_expiry):
             if total >= missing:
-                best, best_total = bins, total
+                best_bins, best_units, best_total = bins, units, total
                 break
             seen += total
             if total > best_total:
-                best, best_total = bins, total
-        units = min(best_total, missing)
-        if units:
-            self._take(best, units, line.line_id, taken)
+                best_bins, best_units, best_total = bins, units, total
+        given = min(best_total, missing)
+        if given:
+            self._take(best_bins, best_units, given, line.line_id, allocations)
         # Short although the eligible lots together held enough: only the split is missing.
-        return taken, missing - units, units < missing <= seen
+        return allocations, missing - given, given < missing <= seen
 
-    def _lots(self, line: LineDemand, earliest_expiry: date) -> Iterator[tuple[int, list[int]]]:
-        """The lots with units eligible for `line`, in its order: how many, in which slots."""
+    def _lots(
+        self, line: LineDemand, earliest_expiry: date
+    ) -> Iterator[tuple[int, list[int], list[int]]]:
+        """The lots with units eligible for `line`, in its order (see `_lots_from`)."""
         if line.dated or not self.dated_count:
             order: Sequence[int] = range(len(self.slots))
             start = self.fefo_start = self._usable_from(order, self.fefo_start)
-            if start < self.dated_count:
+            if start < self.dated_count and _EXPIRY(self.slots[start]) < earliest_expiry:
                 # Slots expiring before `earliest_expiry` are short-dated for this line.
-                fresh = bisect_left(self.slots, earliest_expiry, hi=self.dated_count, key=_EXPIRY)
-                start = max(start, fresh)
+                start = self._first_fresh(earliest_expiry, start)
             dated_count = self.dated_count
         else:
             if self.fifo is None:
@@ -215,12 +228,17 @@ class _ProductStock:
             dated_count = 0
         return self._lots_from(order, start, dated_count, earliest_expiry, line.country)
 
+    def _first_fresh(self, earliest_expiry: date, start: int = 0) -> int:
+        """The first slot from `start` on expiring on or after `earliest_expiry`, or undated."""
+        return bisect_left(self.slots, earliest_expiry, start, self.dated_count, key=_EXPIRY)
+
     def _usable_from(self, order: Sequence[int], start: int) -> int:
         """The first position from `start` on whose slot is released and has units left."""
-        slots = self.slots
-        while start < len(order) and (
-            self.left(order[start]) <= 0 or slots[order[start]].status != "released"
-        ):
+        slots, taken = self.slots, self.taken
+        while start < len(order):
+            slot = slots[order[start]]
+            if slot.free > taken[order[start]] and slot.status == "released":
+                break
             start += 1
         return start
 
@@ -231,8 +249,9 @@ class _ProductStock:
         dated_count: int,
         earliest: date,
         country: str | None,
-    ) -> Iterator[tuple[int, list[int]]]:
-        """Each lot from position `start` of `order` with eligible units: how many, which slots.
+    ) -> Iterator[tuple[int, list[int], list[int]]]:
+        """Each lot from position `start` of `order` with eligible units: how many in all, and
+        its eligible slots with the units left in each.
 
         `order` is sorted by expiry up to `dated_count`, by receipt after; a run of slots with
         equal sort keys is read whole and split into lots in receipt and lot id order.
@@ -247,19 +266,19 @@ class _ProductStock:
             run_key = sort_key(slot)
             lot_id = slot.lot_id
             bins: list[int] = []
-            total = 0
+            units: list[int] = []
             one_lot = True
             while True:
-                units = slot.free - taken.get(index, 0)
+                left = slot.free - taken[index]
                 # `eligibility`, inlined: this runs for every slot a wave looks at.
                 if (
-                    units > 0
+                    left > 0
                     and slot.status == "released"
                     and (slot.expiry is None or slot.expiry >= earliest)
                     and (country is None or country not in slot.barred_countries)
                 ):
                     bins.append(index)
-                    total += units
+                    units.append(left)
                     one_lot = one_lot and slot.lot_id == lot_id
                 position += 1
                 if position == end:
@@ -268,46 +287,76 @@ class _ProductStock:
                 slot = slots[index]
                 if sort_key(slot) != run_key:
                     break
-            if not total:
-                continue
             if one_lot:
-                yield total, bins
-            else:
-                bins.sort(key=lambda i: _RECEIPT_ORDER(slots[i]))
-                for _, lot_bins in groupby(bins, lambda i: slots[i].lot_id):
-                    in_lot = list(lot_bins)
-                    yield sum(map(self.left, in_lot)), in_lot
+                if bins:
+                    yield sum(units), bins, units
+                continue
+            # Several lots share the date: the earlier receipt goes first, then the lower id.
+            left_in = dict(zip(bins, units, strict=True))
+            bins.sort(key=lambda i: _RECEIPT_ORDER(slots[i]))
+            for _, group in groupby(bins, lambda i: slots[i].lot_id):
+                lot_bins = list(group)
+                lot_units = [left_in[i] for i in lot_bins]
+                yield sum(lot_units), lot_bins, lot_units
 
-    def _take(self, bins: list[int], quantity: int, line_id: int, out: list[Allocation]) -> None:
-        """Take `quantity` units of one lot from its eligible `bins`, in the picker's order.
-
-        A bin that covers what is still needed is used alone, the earliest on the walk;
-        otherwise the fullest bin is emptied first (the earliest on the walk among equals), so
-        the picker makes the fewest stops.
-        """
+    def _take(
+        self, bins: list[int], units: list[int], quantity: int, line_id: int, out: list[Allocation]
+    ) -> None:
+        """Take `quantity` of one lot's eligible `units` in `bins`, in the picker's order."""
         slots, taken = self.slots, self.taken
-        if len(bins) > 1:
-            bins = sorted(bins, key=lambda i: (slots[i].walk_sequence, slots[i].location_id))
+        bins, units = list(bins), list(units)
         while quantity:
-            index = next((i for i in bins if self.left(i) >= quantity), -1)
-            if index < 0:
-                index = max(bins, key=self.left)
-            units = min(self.left(index), quantity)
-            taken[index] = taken.get(index, 0) + units
-            quantity -= units
+            k = 0
+            if len(bins) > 1:
+                k = min(
+                    range(len(bins)), key=lambda j: self._preference(bins[j], units[j], quantity)
+                )
+            # Each bin is visited once: it covers the rest, or it is emptied.
+            index, picked = bins.pop(k), min(units.pop(k), quantity)
+            quantity -= picked
+            taken[index] += picked
             slot = slots[index]
-            out.append(Allocation(line_id, slot.lot_id, slot.location_id, units))
+            out.append(Allocation(line_id, slot.lot_id, slot.location_id, picked))
+
+    def _preference(self, index: int, left: int, quantity: int) -> tuple[bool, int, int, int]:
+        """How much the picker prefers slot `index` with `left` units when `quantity` are due.
+
+        A bin that covers the quantity alone comes first, the earliest on the walk; otherwise
+        the fullest bin (the earliest on the walk among equals), so the picker makes the fewest
+        stops.
+        """
+        slot = self.slots[index]
+        covers = left >= quantity
+        return not covers, 0 if covers else -left, slot.walk_sequence, slot.location_id
 
     def shortfall(
         self, line: LineDemand, missing: int, earliest_expiry: date, split_would_fill: bool
     ) -> Shortfall:
-        """Why `missing` units of `line` found no stock, with the ineligible units left."""
-        units = {"held": 0, "short_dated": 0, "barred": 0, "eligible": 0}
-        for index, slot in enumerate(self.slots):
-            left = self.left(index)
-            if left > 0:
-                units[_category(slot, earliest_expiry, line.country)] += left
-        held, short_dated, barred = units["held"], units["short_dated"], units["barred"]
+        """Why `missing` units of `line` found no stock, with the ineligible units left.
+
+        Counted as `eligibility` would, from what the sort already knows: the short-dated slots
+        are the ones before the first fresh one, and only a few slots carry bars.
+        """
+        slots, taken = self.slots, self.taken
+        if self.held is None:
+            self.held = sum(max(slot.free, 0) for slot in slots if slot.status != "released")
+            self.barring = [
+                index
+                for index, slot in enumerate(slots)
+                if slot.barred_countries and slot.status == "released"
+            ]
+        fresh = self._first_fresh(earliest_expiry)
+        short_dated = sum(
+            max(slots[index].free - taken[index], 0)
+            for index in range(fresh)
+            if slots[index].status == "released"
+        )
+        barred = sum(
+            max(slots[index].free - taken[index], 0)
+            for index in self.barring
+            if index >= fresh and line.country in slots[index].barred_countries
+        )
+        held = self.held
         reason: ShortReason
         if split_would_fill:
             reason = "split_not_allowed"
@@ -377,8 +426,8 @@ def allocate_wave(lines: Sequence[LineDemand], stock: Iterable[StockSlot]) -> Wa
             earliest = earliest_by_need.get(need)
             if earliest is None:
                 earliest = earliest_by_need[need] = _earliest_expiry(line)
-            taken, missing, split_would_fill = product.fill(line, earliest)
-            allocated[position] = taken if len(taken) < 2 else _merged(taken)
+            allocations, missing, split_would_fill = product.fill(line, earliest)
+            allocated[position] = allocations if len(allocations) < 2 else _merged(allocations)
             if missing:
                 short[position] = product.shortfall(line, missing, earliest, split_would_fill)
     return WavePlan(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from backend.auth.guards import allow
@@ -55,7 +55,7 @@ class HoldController(Controller):
     async def list_holds(
         self,
         db: Db,
-        active: bool | None = None,
+        active: FromQuery[bool | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[HoldOut]:
         """Holds, newest first; `active=true` for those not released."""
