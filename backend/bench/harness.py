@@ -250,6 +250,8 @@ class Harness:
             tuning["synchronous_commit"] = "on"
         if self.options.profile_sql:
             tuning["shared_preload_libraries"] = "pg_stat_statements"
+        # A benchmark may need a setting of its own (fanout: track_commit_timestamp).
+        tuning.update(self.options.extra.get("postgres_settings") or {})
         self.folder.chmod(0o755)
         self.pgdata = self.folder / "pgdata"
         self.admin_url = start_embedded(self.pgdata, tuning=tuning)

@@ -18,6 +18,7 @@ from typing import Any
 import psutil
 import uvloop
 
+from backend.bench import fanout as _fanout  # noqa: F401  (registers "fanout")
 from backend.bench import ledger as _ledger  # noqa: F401  (registers "ledger")
 from backend.bench import pick as _pick  # noqa: F401  (registers "pick")
 from backend.bench import scan as _scan  # noqa: F401  (registers "scan")
