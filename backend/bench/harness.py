@@ -33,7 +33,7 @@ import psutil
 from backend.bench.dataset import Dataset, ledger_mismatches, load_dataset
 from backend.bench.loadgen import BenchRequest, HttpConnection, open_connection, run_closed_loop
 from backend.bench.pgbench import PgbenchTarget, init_pgbench, run_pgbench
-from backend.bench.stats import RunStats
+from backend.bench.stats import RunStats, cpu_ms_per_request
 from backend.db.embedded import pg_bin, start_embedded, stop_embedded
 from backend.db.provision import create_database
 from backend.settings import PROJECT_ROOT
@@ -473,6 +473,39 @@ class Harness:
             for connection in connections:
                 await connection.close()
         return stats, cpu
+
+    async def saturated_and_paced(
+        self,
+        what: str,
+        keys: str,
+        next_request: Callable[[int], BenchRequest],
+        on_error: Callable[[BenchRequest, int, bytes], None] | None,
+        rate_per_s: float,
+        number: int,
+        cpu_keys: str | None = None,
+    ) -> tuple[dict[str, float], tuple[RunStats, RunStats]]:
+        """A closed-loop run, then one paced at `rate_per_s`: their figures under `keys`
+        (`_per_s`, `_saturated_p99_ms`, `_paced_per_s`, `_p50_ms`, `_p99_ms`, the last three
+        of the paced run), the closed loop's CPU per request under `cpu_keys` (default
+        `keys`), and both runs' stats."""
+        runs = self.options.runs
+        with self.progress.phase(f"run {number}/{runs}: {what}, closed loop"):
+            saturated, cpu = await self.run_load(next_request, on_error)
+        with self.progress.phase(f"run {number}/{runs}: {what} paced at {rate_per_s:,.0f}/s"):
+            paced, _ = await self.run_load(next_request, on_error, rate_per_s)
+        top, steady = saturated.summary(), paced.summary()
+        figures = {
+            f"{keys}_per_s": round(top["per_s"], 1),
+            f"{keys}_saturated_p99_ms": round(top["p99_ms"], 2),
+            f"{keys}_paced_per_s": round(steady["per_s"], 1),
+            f"{keys}_p50_ms": round(steady["p50_ms"], 2),
+            f"{keys}_p99_ms": round(steady["p99_ms"], 2),
+        }
+        for part, ms in cpu_ms_per_request(
+            cpu, self.options.duration_s, len(saturated.latencies_ms)
+        ).items():
+            figures[f"{cpu_keys or keys}_cpu_ms_{part}"] = ms
+        return figures, (saturated, paced)
 
     async def pgbench_tps(self, duration_s: float | None = None) -> float:
         """The database's one-row-update ceiling, measured now."""

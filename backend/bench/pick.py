@@ -35,7 +35,7 @@ from backend.bench.dataset import Dataset
 from backend.bench.harness import Harness, bench_user
 from backend.bench.loadgen import BenchRequest
 from backend.bench.registry import BenchResult, TableRow, benchmark, sql_profile_notes
-from backend.bench.stats import cpu_ms_per_request, median, median_of_runs, verdict
+from backend.bench.stats import median, median_of_runs, verdict
 
 __all__ = ["TARGETS", "PickWorkload", "run_pick"]
 
@@ -259,27 +259,19 @@ async def run_pick(harness: Harness) -> BenchResult:
             run["allocate_s"] = round(seconds, 3)
             workload.add(await picking_queues(conn, made["id"], options.clients))
             await harness.settle_database()
-            with progress.phase(f"run {number}/{options.runs}: pick confirmations, closed loop"):
-                saturated, cpu = await harness.run_load(workload.next_request, on_error)
-            with progress.phase(
-                f"run {number}/{options.runs}: pick confirmations at {rate:,.0f}/s"
-            ):
-                paced, _ = await harness.run_load(workload.next_request, on_error, rate)
-            for stats in (saturated, paced):
+            figures, both = await harness.saturated_and_paced(
+                "pick confirmations",
+                "pick_confirm",
+                workload.next_request,
+                on_error,
+                rate,
+                number,
+                cpu_keys="pick",
+            )
+            run |= figures
+            for stats in both:
                 statuses.update(stats.statuses)
                 errors += stats.errors
-            top, steady = saturated.summary(), paced.summary()
-            run |= {
-                "pick_confirm_per_s": round(top["per_s"], 1),
-                "pick_confirm_saturated_p99_ms": round(top["p99_ms"], 2),
-                "pick_confirm_paced_per_s": round(steady["per_s"], 1),
-                "pick_confirm_p50_ms": round(steady["p50_ms"], 2),
-                "pick_confirm_p99_ms": round(steady["p99_ms"], 2),
-            }
-            for part, ms in cpu_ms_per_request(
-                cpu, options.duration_s, len(saturated.latencies_ms)
-            ).items():
-                run[f"pick_cpu_ms_{part}"] = ms
             with progress.phase(f"run {number}/{options.runs}: pgbench"):
                 run["pgbench_tps"] = round(await harness.pgbench_tps(), 1)
                 await harness.settle_database()

@@ -33,7 +33,7 @@ from backend.bench.dataset import Dataset, LotRef
 from backend.bench.harness import Harness
 from backend.bench.loadgen import BenchRequest
 from backend.bench.registry import BenchResult, TableRow, benchmark, sql_profile_notes
-from backend.bench.stats import cpu_ms_per_request, median, median_of_runs, verdict
+from backend.bench.stats import median, median_of_runs, verdict
 from backend.domain.barcodes import parse_barcode
 
 __all__ = ["TARGETS", "ScanWorkload", "run_scan"]
@@ -163,27 +163,13 @@ async def run_scan(harness: Harness) -> BenchResult:
         rates = {name: float(options.extra[f"{name}_rate"]) for name in ("lookup", "record")}
         for name, workload in (("lookup", lookups), ("record", records)):
             rate = rates[name]
-            with progress.phase(f"run {number}/{options.runs}: {name} scans, closed loop"):
-                saturated, cpu = await harness.run_load(workload.next_request, on_error)
-            with progress.phase(
-                f"run {number}/{options.runs}: {name} scans paced at {rate:,.0f}/s"
-            ):
-                paced, _ = await harness.run_load(workload.next_request, on_error, rate)
-            for stats in (saturated, paced):
+            figures, both = await harness.saturated_and_paced(
+                f"{name} scans", name, workload.next_request, on_error, rate, number
+            )
+            run |= figures
+            for stats in both:
                 statuses.update(stats.statuses)
                 errors += stats.errors
-            top, steady = saturated.summary(), paced.summary()
-            run |= {
-                f"{name}_per_s": round(top["per_s"], 1),
-                f"{name}_saturated_p99_ms": round(top["p99_ms"], 2),
-                f"{name}_paced_per_s": round(steady["per_s"], 1),
-                f"{name}_p50_ms": round(steady["p50_ms"], 2),
-                f"{name}_p99_ms": round(steady["p99_ms"], 2),
-            }
-            for part, ms in cpu_ms_per_request(
-                cpu, options.duration_s, len(saturated.latencies_ms)
-            ).items():
-                run[f"{name}_cpu_ms_{part}"] = ms
         with progress.phase(f"run {number}/{options.runs}: pgbench"):
             run["pgbench_tps"] = round(await harness.pgbench_tps(), 1)
             await harness.settle_database()
