@@ -345,10 +345,10 @@ async def place_hold(conn: asyncpg.Connection, data: HoldIn, actor: Actor) -> Ou
                 data.reason,
                 actor.user_id,
             )
-            for lot in found.lots:
-                await publish_everywhere(
-                    conn,
-                    "lot.held",
+            await publish_everywhere(
+                conn,
+                "lot.held",
+                [
                     {
                         "holdId": hold_id,
                         "kind": data.kind,
@@ -358,8 +358,10 @@ async def place_hold(conn: asyncpg.Connection, data: HoldIn, actor: Actor) -> Ou
                         "status": status if lot.id in raised else lot.status,
                         "reason": data.reason,
                         "by": actor.username,
-                    },
-                )
+                    }
+                    for lot in found.lots
+                ],
+            )
             moved = await reallocate_tasks(conn, lot_ids)
             body = await _hold_out(conn, hold_id, found, moved)
             await store_key(conn, key, body, 201)
@@ -398,6 +400,7 @@ async def release_hold(
                     WHERE hl.hold_id = $1 ORDER BY l.id FOR UPDATE OF l""",
                 hold_id,
             )
+            released = []
             for lot in lots:
                 remaining = await conn.fetch(
                     """SELECT h.kind, h.reason FROM hold_lot o JOIN hold h ON h.id = o.hold_id
@@ -421,9 +424,7 @@ async def release_hold(
                     lot["id"],
                     actor.user_id,
                 )
-                await publish_everywhere(
-                    conn,
-                    "lot.released",
+                released.append(
                     {
                         "holdId": hold_id,
                         "lotId": lot["id"],
@@ -431,8 +432,9 @@ async def release_hold(
                         "sku": lot["sku"],
                         "reason": data.reason,
                         "by": actor.username,
-                    },
+                    }
                 )
+            await publish_everywhere(conn, "lot.released", released)
             body = await _hold_out(conn, hold_id)
             await store_key(conn, key, body, 200)
         return body

@@ -55,8 +55,11 @@ async def publish_many(
     return seq
 
 
-async def publish_everywhere(conn: asyncpg.Connection, kind: str, data: Any) -> None:
-    """Write the message for every warehouse (a lot's status concerns them all), in warehouse
-    order so that two such writers cannot deadlock on the sequence rows."""
-    for warehouse_id in await conn.fetch("SELECT id FROM warehouse ORDER BY id"):
-        await publish(conn, warehouse_id["id"], kind, data)
+async def publish_everywhere(conn: asyncpg.Connection, kind: str, items: Sequence[Any]) -> None:
+    """Write the messages for every warehouse (a lot's status concerns them all), one
+    statement per warehouse, in warehouse order so that two such writers cannot deadlock on
+    the sequence rows."""
+    if not items:
+        return
+    for warehouse in await conn.fetch("SELECT id FROM warehouse ORDER BY id"):
+        await publish_many(conn, warehouse["id"], kind, items)
