@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 import asyncpg
 import msgspec
 
+from backend.domain.allocation import LineDemand
 from backend.errors import DomainError
 from backend.fulfilment.schemas import (
     BarredCountriesIn,
@@ -32,17 +34,43 @@ from backend.fulfilment.schemas import (
 
 __all__ = [
     "CSV_COLUMNS",
+    "ORDER_RULES",
     "create_channel",
     "create_customer",
     "create_order",
     "get_order",
     "import_orders",
+    "line_demand",
     "list_channels",
     "list_orders",
     "order_out",
     "refresh_order_status",
     "set_barred_countries",
 ]
+
+
+# --- the rules an order's lines go out by -----------------------------------------------
+
+ORDER_RULES = """o.ship_date, o.country,
+       coalesce(cu.min_shelf_life_days, c.min_shelf_life_days) AS min_shelf_life_days,
+       coalesce(cu.allow_split, c.allow_split) AS allow_split"""
+"""SQL columns: the lot rules of an order `o` from its customer `cu` or channel `c`."""
+
+
+def line_demand(
+    rules: Mapping[str, Any], line_id: int, product_id: int, quantity: int, dated: bool
+) -> LineDemand:
+    """An order line as the allocation rule sees it, with its order's `ORDER_RULES`."""
+    return LineDemand(
+        line_id=line_id,
+        product_id=product_id,
+        quantity=quantity,
+        dated=dated,
+        ship_date=rules["ship_date"],
+        min_shelf_life_days=rules["min_shelf_life_days"],
+        country=rules["country"],
+        allow_split=rules["allow_split"],
+    )
 
 
 # --- channels and customers -------------------------------------------------------------

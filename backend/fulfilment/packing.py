@@ -14,9 +14,8 @@ import asyncpg
 
 from backend.auth.schemas import Actor
 from backend.catalog.service import resolve_location
-from backend.domain.allocation import LineDemand
 from backend.errors import DomainError
-from backend.fulfilment.orders import get_order, refresh_order_status
+from backend.fulfilment.orders import ORDER_RULES, get_order, line_demand, refresh_order_status
 from backend.fulfilment.picking import Scanned, Step, gate_code, lot_state, store_key
 from backend.fulfilment.schemas import OrderOut, ShipIn
 from backend.ledger.idempotency import Key, Outcome, apply_once
@@ -24,11 +23,9 @@ from backend.ledger.service import Transfer, apply_transfer
 
 __all__ = ["pack_scan", "ship_order"]
 
-_ORDER_FOR_PACK = """
-SELECT o.id, o.status, o.warehouse_id, w.code AS warehouse, o.pack_station_id, o.ship_date,
-       o.country, o.customer_id,
-       coalesce(cu.min_shelf_life_days, c.min_shelf_life_days) AS min_shelf_life_days,
-       coalesce(cu.allow_split, c.allow_split) AS allow_split
+_ORDER_FOR_PACK = f"""
+SELECT o.id, o.status, o.warehouse_id, w.code AS warehouse, o.pack_station_id,
+       o.customer_id, {ORDER_RULES}
   FROM sales_order o
   JOIN warehouse w ON w.id = o.warehouse_id
   JOIN channel c ON c.id = o.channel_id
@@ -55,25 +52,12 @@ SELECT l.id AS lot_id, l.code, l.product_id, l.status, l.received_at,
    FOR SHARE"""
 
 
-def _demand(order: asyncpg.Record, line_id: int, product_id: int) -> LineDemand:
-    return LineDemand(
-        line_id=line_id,
-        product_id=product_id,
-        quantity=1,
-        dated=False,
-        ship_date=order["ship_date"],
-        min_shelf_life_days=order["min_shelf_life_days"],
-        country=order["country"],
-        allow_split=order["allow_split"],
-    )
-
-
 async def _lot_refusal(
     conn: asyncpg.Connection, order: asyncpg.Record, lot_id: int, line_id: int
 ) -> tuple[str, str] | None:
     """Why the lot may not go to this order now (read `FOR SHARE`: a hold waits for us)."""
     lot = await conn.fetchrow(_LOT_STATUS, lot_id)
-    return gate_code(lot_state(lot), _demand(order, line_id, lot["product_id"]))
+    return gate_code(lot_state(lot), line_demand(order, line_id, lot["product_id"], 1, dated=False))
 
 
 async def _station(

@@ -21,7 +21,7 @@ from backend.db.reference_cache import ReferenceCache
 from backend.domain.allocation import Eligibility, LineDemand, StockSlot, eligibility
 from backend.domain.allocation import substitution_refusal as refuse_substitute
 from backend.errors import DomainError
-from backend.fulfilment.orders import refresh_order_status
+from backend.fulfilment.orders import ORDER_RULES, line_demand, refresh_order_status
 from backend.fulfilment.schemas import PickBin, PickTaskOut, ShortIn
 from backend.fulfilment.waves import ASSIGNED, assigned
 from backend.ledger.idempotency import Key, Outcome, apply_once
@@ -183,9 +183,7 @@ async def claim_tasks(conn: asyncpg.Connection, actor: Actor) -> list[PickTaskOu
 
 _TASK_FOR_PICK = """
 SELECT t.*, ol.product_id, o.warehouse_id, w.code AS warehouse, o.status AS order_status,
-       o.external_id AS order_external_id, w.allow_lot_substitution, o.ship_date, o.country,
-       coalesce(cu.min_shelf_life_days, c.min_shelf_life_days) AS min_shelf_life_days,
-       coalesce(cu.allow_split, c.allow_split) AS allow_split,
+       o.external_id AS order_external_id,  w.allow_lot_substitution, {rules},
        b.code AS bin_code, b.barcode AS bin_barcode, l.code AS lot_code,
        coalesce(l.expiry_date, l.best_before_date) AS expiry, p.sku, p.name AS product_name,
        coalesce((SELECT array_agg(g.gtin ORDER BY g.gtin) FROM product_gtin g
@@ -208,8 +206,9 @@ SELECT t.*, ol.product_id, o.warehouse_id, w.code AS warehouse, o.status AS orde
 share-locked (a hold waits for this pick, and this pick for a hold), and its free units in
 the task's bin."""
 
-_TASK = _TASK_FOR_PICK.format(lot_columns="", lot_join="", lot_lock="")
+_TASK = _TASK_FOR_PICK.format(rules=ORDER_RULES, lot_columns="", lot_join="", lot_lock="")
 _TASK_AND_LOT = _TASK_FOR_PICK.format(
+    rules=ORDER_RULES,
     lot_columns=""",
        sl.id AS scanned_lot_id, sl.code AS scanned_code, sl.product_id AS scanned_product_id,
        sl.status AS scanned_status, sl.received_at AS scanned_received_at,
@@ -250,15 +249,12 @@ _totes: ReferenceCache[tuple[int, int], asyncpg.Record] = ReferenceCache()
 
 def _demand(task: asyncpg.Record) -> LineDemand:
     """The rules of the task's order line, as allocation judged them."""
-    return LineDemand(
-        line_id=task["order_line_id"],
-        product_id=task["product_id"],
-        quantity=task["quantity"],
+    return line_demand(
+        task,
+        task["order_line_id"],
+        task["product_id"],
+        task["quantity"],
         dated=task["expiry"] is not None,
-        ship_date=task["ship_date"],
-        min_shelf_life_days=task["min_shelf_life_days"],
-        country=task["country"],
-        allow_split=task["allow_split"],
     )
 
 

@@ -14,9 +14,9 @@ from datetime import date
 
 import asyncpg
 
-from backend.domain.allocation import LineDemand, allocate_wave
+from backend.domain.allocation import allocate_wave
 from backend.errors import DomainError
-from backend.fulfilment.orders import refresh_order_status
+from backend.fulfilment.orders import ORDER_RULES, line_demand, refresh_order_status
 from backend.fulfilment.waves import _RESERVE, _STOCK, stock_slots
 from backend.live.outbox import publish_many
 
@@ -41,10 +41,8 @@ class Moved:
     old_lot_id: int | None = None
 
 
-_OPEN_TASKS = """
-SELECT t.*, o.warehouse_id, o.external_id AS order_external_id, o.ship_date, o.country,
-       coalesce(cu.min_shelf_life_days, c.min_shelf_life_days) AS min_shelf_life_days,
-       coalesce(cu.allow_split, c.allow_split) AS allow_split, ol.product_id,
+_OPEN_TASKS = f"""
+SELECT t.*, o.warehouse_id, o.external_id AS order_external_id, {ORDER_RULES}, ol.product_id,
        l.code AS lot_code, u.username AS assignee
   FROM pick_task t
   JOIN sales_order o ON o.id = t.order_id
@@ -123,15 +121,12 @@ async def _reallocate(conn: asyncpg.Connection, task: asyncpg.Record) -> list[Mo
         remaining,
     )
     slots = stock_slots(await conn.fetch(_STOCK, [task["product_id"]], task["warehouse_id"]))
-    demand = LineDemand(
-        line_id=task["order_line_id"],
-        product_id=task["product_id"],
-        quantity=remaining,
+    demand = line_demand(
+        task,
+        task["order_line_id"],
+        task["product_id"],
+        remaining,
         dated=any(slot.expiry is not None for slot in slots),
-        ship_date=task["ship_date"],
-        min_shelf_life_days=task["min_shelf_life_days"],
-        country=task["country"],
-        allow_split=task["allow_split"],
     )
     plan = allocate_wave([demand], slots)
     allocations = plan.allocations

@@ -18,8 +18,9 @@ from typing import Any
 import asyncpg
 
 from backend.auth.schemas import Actor
-from backend.domain.allocation import LineDemand, StockSlot, WavePlan, allocate_wave
+from backend.domain.allocation import StockSlot, WavePlan, allocate_wave
 from backend.errors import DomainError
+from backend.fulfilment.orders import ORDER_RULES, line_demand
 from backend.fulfilment.schemas import WaveIn, WaveOut, WaveShortfall
 from backend.live.outbox import publish_many
 
@@ -29,10 +30,8 @@ _PRODUCT_LOCKS = 7_403
 """The advisory-lock class of "allocating this product" (the key is the product id)."""
 _ATTEMPTS = 5
 
-_ORDERS = """
-SELECT o.id, o.status, o.warehouse_id, w.code AS warehouse, o.ship_date, o.country,
-       coalesce(cu.min_shelf_life_days, c.min_shelf_life_days) AS min_shelf_life_days,
-       coalesce(cu.allow_split, c.allow_split) AS allow_split
+_ORDERS = f"""
+SELECT o.id, o.status, o.warehouse_id, w.code AS warehouse, {ORDER_RULES}
   FROM sales_order o
   JOIN channel c ON c.id = o.channel_id
   JOIN customer cu ON cu.id = o.customer_id
@@ -168,15 +167,12 @@ async def _allocate(
     dated = {slot.product_id for slot in slots if slot.expiry is not None}
     rules = {order["id"]: order for order in orders}
     demands = [
-        LineDemand(
-            line_id=line["id"],
-            product_id=line["product_id"],
-            quantity=line["quantity"],
+        line_demand(
+            rules[line["order_id"]],
+            line["id"],
+            line["product_id"],
+            line["quantity"],
             dated=line["product_id"] in dated,
-            ship_date=rules[line["order_id"]]["ship_date"],
-            min_shelf_life_days=rules[line["order_id"]]["min_shelf_life_days"],
-            country=rules[line["order_id"]]["country"],
-            allow_split=rules[line["order_id"]]["allow_split"],
         )
         for line in lines
     ]
