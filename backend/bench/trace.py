@@ -162,6 +162,7 @@ class _Customer(msgspec.Struct):
 
 class _Channel(msgspec.Struct):
     channel: str
+    orders: int
     shipped: int
 
 
@@ -169,11 +170,21 @@ class _Return(msgspec.Struct):
     quantity: int
 
 
+class _Page(msgspec.Struct, rename="camel"):
+    limit: int | None
+    offset: int
+    shipments: int
+    customers: int
+    orders: int
+    next_offset: int | None
+
+
 class _Trace(msgspec.Struct):
     """The parts of `LotTrace` the check reads."""
 
     lot: _Lot
     totals: _Totals
+    page: _Page
     shipments: list[_Shipment]
     customers: list[_Customer]
     channels: list[_Channel]
@@ -183,14 +194,19 @@ class _Trace(msgspec.Struct):
 _TRACE = msgspec.json.Decoder(_Trace)
 
 
-def check_trace(body: bytes, expected: Expected) -> list[str]:
-    """What in a forward trace's answer disagrees with the ledger (empty: it is right)."""
+def check_trace(pages: list[bytes], expected: Expected) -> list[str]:
+    """What in a forward trace's answer disagrees with the ledger (empty: it is right).
+
+    `pages` are one answer, or every page of the lot's trace in order (`offset` 0 and on
+    until `nextOffset` is null): then the shipments and customers listed are checked whole
+    too, their orders and units against the ledger's."""
     try:
-        trace = _TRACE.decode(body)
+        traces = [_TRACE.decode(body) for body in pages]
     except msgspec.DecodeError as error:
         return [f"lot {expected.lot_id}: unreadable answer: {error}"]
+    trace = traces[0]
     totals = trace.totals
-    seen = {
+    seen: dict[str, object] = {
         "lot id": trace.lot.id,
         "received": totals.received,
         "shipped": totals.shipped,
@@ -199,16 +215,15 @@ def check_trace(body: bytes, expected: Expected) -> list[str]:
         "at customers": totals.at_customers,
         "in totes": totals.in_totes,
         "in boxes": totals.in_boxes,
-        "orders": len({s.order_id for s in trace.shipments if s.order_id is not None}),
-        "units in shipments": sum(s.quantity for s in trace.shipments),
-        "customers": len(trace.customers),
-        "units by customer": sum(c.shipped for c in trace.customers),
+        "orders": trace.page.orders,
+        "customers": trace.page.customers,
         "channels": len(trace.channels),
+        "orders by channel": sum(c.orders for c in trace.channels),
         "units by channel": sum(c.shipped for c in trace.channels),
         "returns": len(trace.returns),
         "units returned": sum(r.quantity for r in trace.returns),
     }
-    want = {
+    want: dict[str, object] = {
         "lot id": expected.lot_id,
         "received": expected.received,
         "shipped": expected.shipped,
@@ -218,14 +233,32 @@ def check_trace(body: bytes, expected: Expected) -> list[str]:
         "in totes": expected.in_totes,
         "in boxes": expected.in_boxes,
         "orders": expected.orders,
-        "units in shipments": expected.shipped,
         "customers": expected.customers,
-        "units by customer": expected.shipped,
         "channels": expected.channels,
+        "orders by channel": expected.orders,
         "units by channel": expected.shipped,
         "returns": expected.returns,
         "units returned": expected.returned,
     }
+    for n, page in enumerate(traces):
+        limit = page.page.limit if page.page.limit is not None else expected.orders
+        offset = page.page.offset
+        seen[f"page {n} shipments listed"] = len(page.shipments)
+        want[f"page {n} shipments listed"] = max(0, min(limit, page.page.shipments - offset))
+        seen[f"page {n} customers listed"] = len(page.customers)
+        want[f"page {n} customers listed"] = max(0, min(limit, page.page.customers - offset))
+    whole = traces[0].page.offset == 0 and traces[-1].page.next_offset is None
+    if whole:
+        shipments = [s for page in traces for s in page.shipments]
+        customers = [c for page in traces for c in page.customers]
+        seen["orders listed"] = len({s.order_id for s in shipments if s.order_id is not None})
+        want["orders listed"] = expected.orders
+        seen["units in shipments"] = sum(s.quantity for s in shipments)
+        want["units in shipments"] = expected.shipped
+        seen["customers listed"] = len(customers)
+        want["customers listed"] = expected.customers
+        seen["units by customer"] = sum(c.shipped for c in customers)
+        want["units by customer"] = expected.shipped
     return [
         f"lot {expected.lot_id}: {name} {seen[name]} != {want[name]} (ledger)"
         for name in want
@@ -422,15 +455,27 @@ async def run_trace(harness: Harness) -> BenchResult:
             progress.note(f"error {answer.status} on {kind} of lot {answer.lot_id}")
         return False
 
-    def verify(answer: Answer) -> None:
+    def tally(problems: list[str]) -> None:
         nonlocal wrong, verified
-        if not record(answer, "trace"):
-            return
-        problems = check_trace(answer.body, expected[answer.lot_id])
         verified += 1
         if problems:
             wrong += 1
             mismatches.extend(problems[: MISMATCH_SAMPLES - len(mismatches)])
+
+    def verify(answer: Answer) -> None:
+        if record(answer, "trace"):
+            tally(check_trace([answer.body], expected[answer.lot_id]))
+
+    async def walk_pages(client: Client, lot_id: int) -> None:
+        pages: list[bytes] = []
+        offset: int | None = 0
+        while offset is not None:
+            answer = await client.get(f"{_trace_path(lot_id)}?offset={offset}", lot_id)
+            if not record(answer, "trace page"):
+                return
+            pages.append(answer.body)
+            offset = msgspec.json.decode(answer.body, type=_Trace).page.next_offset
+        tally(check_trace(pages, expected[lot_id]))
 
     lot_ids = [lot_id for lot_id, _, _ in lots]
     clients = [Client(harness.base_url, token) for token in harness.tokens]
@@ -440,6 +485,9 @@ async def run_trace(harness: Harness) -> BenchResult:
             first = [await clients[0].get(_trace_path(lot_id), lot_id) for lot_id in lot_ids]
             for answer in first:
                 verify(answer)
+        with progress.phase("forward traces: every page of each lot, checked whole"):
+            for lot_id in lot_ids:
+                await walk_pages(clients[0], lot_id)
         sequential: list[Answer] = []
         with progress.phase(f"forward traces: {requests} one after another"):
             for n in range(requests):
@@ -485,10 +533,7 @@ async def run_trace(harness: Harness) -> BenchResult:
                     if not record(answer, "fsma"):
                         continue
                     problems, fsma_rows[lot_id] = check_fsma(answer.body, expected[lot_id])
-                    verified += 1
-                    if problems:
-                        wrong += 1
-                        mismatches.extend(problems[: MISMATCH_SAMPLES - len(mismatches)])
+                    tally(problems)
                     if n > 0:
                         fsma[lot_id].append(answer.ms)
     finally:

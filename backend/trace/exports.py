@@ -49,7 +49,7 @@ def _timestamp(at: datetime) -> str:
 
 async def recall_report(conn: asyncpg.Connection, lot_id: int) -> bytes:
     """Who got the lot, how to reach them and what they got: the forward trace as CSV."""
-    trace = await trace_lot(conn, lot_id)
+    trace = await trace_lot(conn, lot_id, limit=None)
     lot = trace.lot
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")

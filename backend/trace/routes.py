@@ -56,11 +56,33 @@ class TraceController(Controller):
     tags = ["trace"]
 
     @get("/lots/{lot_id:int}", opt=TRACERS, operation_id="traceLot")
-    async def trace_lot(self, lot_id: LotId, db: Db) -> LotTrace:
+    async def trace_lot(
+        self,
+        lot_id: LotId,
+        db: Db,
+        limit: Annotated[
+            int,
+            QueryParameter(
+                ge=0,
+                le=service.PAGE_MAX,
+                description="Shipments and customers to list (the page's size).",
+            ),
+        ] = service.PAGE_DEFAULT,
+        offset: Annotated[
+            int,
+            QueryParameter(
+                ge=0,
+                le=2**31 - 1,
+                description="Shipments and customers to skip: `page.nextOffset` of the last page.",
+            ),
+        ] = 0,
+    ) -> LotTrace:
         """Forward trace: the lot's shipments by order, customer and channel with quantities
         and dates, its stock by location, the orders its units in totes and at pack stations
-        are for, and what came back from customers."""
-        return await service.trace_lot(db, lot_id)
+        are for, and what came back from customers. Totals, counts, channels, stock and
+        returns are whole; `shipments` and `customers` come a page at a time, in order of
+        first shipment (the recall report CSV lists every shipment at once)."""
+        return await service.trace_lot(db, lot_id, limit=limit, offset=offset)
 
     @get("/orders/{order_id:int}", opt=TRACERS, operation_id="traceOrder")
     async def trace_order(self, order_id: OrderId, db: Db) -> OrderTrace:

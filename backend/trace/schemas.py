@@ -32,6 +32,7 @@ __all__ = [
     "SupplierRef",
     "TraceCustomer",
     "TraceLot",
+    "TracePage",
     "TraceTotals",
     "UriRef",
 ]
@@ -157,11 +158,28 @@ class TraceTotals(_Out):
     at_customers: int
 
 
+class TracePage(_Out):
+    """Which of a forward trace's shipments and customers the answer lists, of how many."""
+
+    limit: int | None
+    offset: int
+    shipments: int
+    """Shipments in all (one per order, and one per delivery outside any order)."""
+    customers: int
+    """Customers in all (and customer locations no order names)."""
+    orders: int
+    next_offset: int | None
+    """The `offset` of the next page, when either list goes on; else null."""
+
+
 class LotTrace(_Out):
-    """Forward trace: where every unit of the lot went, and where the rest is."""
+    """Forward trace: where every unit of the lot went, and where the rest is. `totals`,
+    `channels`, stock and returns are whole; `shipments` and `customers` are the page
+    `page` describes."""
 
     lot: TraceLot
     totals: TraceTotals
+    page: TracePage
     shipments: list[Shipment]
     customers: list[CustomerExposure]
     channels: list[ChannelExposure]

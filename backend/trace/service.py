@@ -13,7 +13,6 @@ and returns do not explain, which is almost never.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 
 import asyncpg
@@ -38,11 +37,14 @@ from backend.trace.schemas import (
     SupplierRef,
     TraceCustomer,
     TraceLot,
+    TracePage,
     TraceTotals,
 )
 
 __all__ = [
     "LOT_HEAD",
+    "PAGE_DEFAULT",
+    "PAGE_MAX",
     "TRACED_KINDS",
     "lot_heads",
     "summarise",
@@ -116,10 +118,15 @@ _SERIALS_AT = """CASE WHEN head.tracking IN ('serial', 'lot_serial') THEN coales
       WHERE s.lot_id = head.id AND s.location_id = st.location_id), '{}')
     ELSE '{}' END"""
 
-_SERIALS_MOVED = """CASE WHEN head.tracking IN ('serial', 'lot_serial') THEN coalesce(
-    (SELECT array_agg(s.serial ORDER BY s.serial) FROM movement_serial ms
-       JOIN serial s ON s.id = ms.serial_id WHERE ms.movement_id = c.id), '{}')
-    ELSE '{}' END"""
+
+def _serials_moved(movements: str) -> str:
+    """SQL: the serials the movements `movements` (an SQL array of ids) carried, for a
+    serial-tracked lot."""
+    return f"""CASE WHEN head.tracking IN ('serial', 'lot_serial') THEN coalesce(
+    (SELECT array_agg(DISTINCT sr.serial ORDER BY sr.serial) FROM movement_serial ms
+       JOIN serial sr ON sr.id = ms.serial_id WHERE ms.movement_id = ANY({movements})), '{{}}')
+    ELSE '{{}}' END"""
+
 
 TRACED_KINDS = ("receipt", "ship", "return")
 """The movements `movement_trace_idx` holds (migration 0004), with every column traces read."""
@@ -150,8 +157,11 @@ def unexplained_at_customers(lot: str) -> str:
 
 
 # `ledger` is an index-only scan of movement_trace_idx. `stock` is every balance of the lot
-# with its location. A customer location whose balance `ledger` does not explain got (or
-# gave back) units by another kind of movement, a plain move: only then is `other` read.
+# with its location's kind (the one lookup a balance costs; names are looked up only for the
+# rows the answer shows). A customer location whose balance `ledger` does not explain got
+# (or gave back) units by another kind of movement, a plain move: only then is `other` read.
+# The shipments and customers are grouped and counted in full, and only the page asked for
+# ($2 rows from $3) is built into JSON with its names, customers and serials.
 _FORWARD = f"""
 WITH head AS ({LOT_HEAD} WHERE l.id = $1),
 ledger AS (
@@ -162,13 +172,25 @@ ledger AS (
 ),
 stock AS (
     SELECT b.location_id, b.quantity, b.allocated, loc.kind, loc.code, loc.walk_sequence,
-           w.code AS warehouse
+           loc.warehouse_id
       FROM stock_balance b
       JOIN location loc ON loc.id = b.location_id
-      JOIN warehouse w ON w.id = loc.warehouse_id
      WHERE b.lot_id = $1
 ),
-unexplained AS ({unexplained_at_customers("$1")}),
+ledger_net AS (
+    SELECT n.location_id, sum(n.quantity) AS quantity
+      FROM ledger m
+     CROSS JOIN LATERAL (VALUES (m.to_location_id, m.quantity),
+                                (m.from_location_id, -m.quantity)) AS n(location_id, quantity)
+     WHERE n.location_id IS NOT NULL
+     GROUP BY n.location_id
+),
+unexplained AS (
+    SELECT st.location_id
+      FROM stock st
+      LEFT JOIN ledger_net n ON n.location_id = st.location_id
+     WHERE st.kind = 'customer' AND (n.location_id IS NULL OR n.quantity <> st.quantity)
+),
 other AS (
     SELECT m.id, m.kind, m.order_line_id, m.from_location_id, m.to_location_id, m.quantity,
            m.created_at
@@ -179,43 +201,128 @@ other AS (
             OR m.from_location_id IN (SELECT location_id FROM unexplained))
 ),
 crossings AS (
-    SELECT e.id, e.kind, e.quantity, e.created_at, e.order_line_id,
+    SELECT e.id, e.kind, e.from_location_id, e.to_location_id, e.quantity, e.created_at,
            t.kind = 'customer' AS delivered,
            CASE WHEN t.kind = 'customer' THEN t.id ELSE f.id END AS customer_location_id,
-           CASE WHEN t.kind = 'customer' THEN tw.code || '/' || t.code
-                ELSE fw.code || '/' || f.code END AS customer_location,
-           CASE WHEN t.kind = 'customer' THEN fw.code || '/' || f.code
-                ELSE tw.code || '/' || t.code END AS other_location
+           ol.order_id, o.customer_id, o.channel_id
       FROM (SELECT * FROM ledger UNION ALL SELECT * FROM other) e
       LEFT JOIN location f ON f.id = e.from_location_id
-      LEFT JOIN warehouse fw ON fw.id = f.warehouse_id
       LEFT JOIN location t ON t.id = e.to_location_id
-      LEFT JOIN warehouse tw ON tw.id = t.warehouse_id
+      LEFT JOIN order_line ol ON ol.id = e.order_line_id
+      LEFT JOIN sales_order o ON o.id = ol.order_id
      WHERE f.kind = 'customer' OR t.kind = 'customer'
+),
+owned AS (
+    SELECT c.*, coalesce(c.customer_id, max(c.customer_id) OVER (
+               PARTITION BY c.customer_location_id)) AS owner_id
+      FROM crossings c
+),
+shipments AS (
+    SELECT d.order_id, array_agg(d.id) AS movement_ids, min(d.owner_id) AS customer_id,
+           min(d.channel_id) AS channel_id,
+           (array_agg(d.customer_location_id ORDER BY d.id))[1] AS destination_id,
+           sum(d.quantity)::bigint AS quantity, min(d.created_at) AS first_at,
+           max(d.created_at) AS last_at,
+           coalesce((SELECT sum(b.quantity) FROM owned b
+                      WHERE NOT b.delivered AND b.order_id = d.order_id), 0)::bigint
+               AS returned
+      FROM owned d
+     WHERE d.delivered
+     GROUP BY d.order_id, CASE WHEN d.order_id IS NULL THEN d.id END
+),
+customers AS (
+    SELECT s.customer_id, CASE WHEN s.customer_id IS NULL THEN s.destination_id END
+               AS location_id,
+           array_agg(DISTINCT s.destination_id) AS destination_ids,
+           count(s.order_id) AS orders, sum(s.quantity)::bigint AS shipped,
+           min(s.first_at) AS first_at, max(s.last_at) AS last_at
+      FROM shipments s
+     GROUP BY 1, 2
+),
+customers_back AS (
+    SELECT b.owner_id, CASE WHEN b.owner_id IS NULL THEN b.customer_location_id END
+               AS location_id, sum(b.quantity)::bigint AS returned
+      FROM owned b
+     WHERE NOT b.delivered
+     GROUP BY 1, 2
+),
+shipment_page AS (
+    SELECT * FROM shipments ORDER BY first_at, coalesce(order_id, 0) LIMIT $2 OFFSET $3
+),
+customer_page AS (
+    SELECT c.*, coalesce(r.returned, 0)::bigint AS returned
+      FROM customers c
+      LEFT JOIN customers_back r
+        ON r.owner_id IS NOT DISTINCT FROM c.customer_id
+       AND r.location_id IS NOT DISTINCT FROM c.location_id
+     ORDER BY c.first_at, c.customer_id NULLS FIRST, c.location_id LIMIT $2 OFFSET $3
 )
 SELECT head.*,
        (SELECT coalesce(sum(quantity), 0) FROM ledger WHERE kind = 'receipt')::bigint
            AS received,
        (SELECT coalesce(sum(quantity), 0) FROM stock WHERE kind = 'customer')::bigint
            AS at_customers,
+       (SELECT coalesce(sum(quantity), 0) FROM crossings WHERE delivered)::bigint AS shipped,
+       (SELECT coalesce(sum(quantity), 0) FROM crossings WHERE NOT delivered)::bigint
+           AS returned,
+       (SELECT count(*) FROM shipments) AS shipment_count,
+       (SELECT count(DISTINCT order_id) FROM shipments) AS order_count,
+       (SELECT count(*) FROM customers) AS customer_count,
        (SELECT coalesce(json_agg(json_build_object(
-            'movementId', c.id, 'kind', c.kind, 'quantity', c.quantity, 'at', c.created_at,
-            'delivered', c.delivered, 'customerLocationId', c.customer_location_id,
-            'customerLocation', c.customer_location, 'otherLocation', c.other_location,
-            'orderId', o.id, 'externalId', o.external_id, 'customer', {_CUSTOMER},
-            'serials', {_SERIALS_MOVED})
-          ORDER BY c.id), '[]')
-          FROM crossings c
-          LEFT JOIN order_line ol ON ol.id = c.order_line_id
-          LEFT JOIN sales_order o ON o.id = ol.order_id
-          LEFT JOIN customer cu ON cu.id = o.customer_id
-          LEFT JOIN channel ch ON ch.id = o.channel_id)::text AS crossings,
+            'channel', ch.code, 'orders', x.orders, 'customers', x.customers,
+            'shipped', x.shipped, 'returned', x.returned) ORDER BY ch.code), '[]')
+          FROM (SELECT s.channel_id, count(*) AS orders,
+                       count(DISTINCT s.customer_id) AS customers,
+                       sum(s.quantity)::bigint AS shipped, sum(s.returned)::bigint AS returned
+                  FROM shipments s WHERE s.order_id IS NOT NULL GROUP BY s.channel_id) x
+          JOIN channel ch ON ch.id = x.channel_id)::text AS channels,
        (SELECT coalesce(json_agg(json_build_object(
-            'location', st.warehouse || '/' || st.code, 'locationId', st.location_id,
-            'warehouse', st.warehouse, 'kind', st.kind, 'quantity', st.quantity,
+            'orderId', s.order_id, 'externalId', o.external_id,
+            'channel', CASE WHEN s.order_id IS NOT NULL THEN ch.code END,
+            'customer', {_CUSTOMER}, 'destination', dw.code || '/' || dl.code,
+            'quantity', s.quantity, 'returned', s.returned, 'firstShippedAt', s.first_at,
+            'lastShippedAt', s.last_at, 'serials', {_serials_moved("s.movement_ids")})
+          ORDER BY s.first_at, coalesce(s.order_id, 0)), '[]')
+          FROM shipment_page s
+          LEFT JOIN sales_order o ON o.id = s.order_id
+          LEFT JOIN customer cu ON cu.id = s.customer_id
+          LEFT JOIN channel ch ON ch.id = coalesce(s.channel_id, cu.channel_id)
+          JOIN location dl ON dl.id = s.destination_id
+          JOIN warehouse dw ON dw.id = dl.warehouse_id)::text AS shipments,
+       (SELECT coalesce(json_agg(json_build_object(
+            'customer', {_CUSTOMER},
+            'destinations', (SELECT array_agg(w.code || '/' || l.code ORDER BY w.code, l.code)
+                               FROM location l JOIN warehouse w ON w.id = l.warehouse_id
+                              WHERE l.id = ANY(c.destination_ids)),
+            'orders', c.orders, 'shipped', c.shipped, 'returned', c.returned,
+            'holding', c.shipped - c.returned, 'firstShippedAt', c.first_at,
+            'lastShippedAt', c.last_at)
+          ORDER BY c.first_at, c.customer_id NULLS FIRST, c.location_id), '[]')
+          FROM customer_page c
+          LEFT JOIN customer cu ON cu.id = c.customer_id
+          LEFT JOIN channel ch ON ch.id = cu.channel_id)::text AS customers,
+       (SELECT coalesce(json_agg(json_build_object(
+            'movementId', b.id, 'kind', b.kind, 'at', b.created_at, 'quantity', b.quantity,
+            'from', fw.code || '/' || f.code, 'to', tw.code || '/' || t.code,
+            'orderId', b.order_id, 'externalId', o.external_id, 'customer', {_CUSTOMER},
+            'serials', {_serials_moved("ARRAY[b.id]")})
+          ORDER BY b.id), '[]')
+          FROM owned b
+          JOIN location f ON f.id = b.from_location_id
+          JOIN warehouse fw ON fw.id = f.warehouse_id
+          LEFT JOIN location t ON t.id = b.to_location_id
+          LEFT JOIN warehouse tw ON tw.id = t.warehouse_id
+          LEFT JOIN sales_order o ON o.id = b.order_id
+          LEFT JOIN customer cu ON cu.id = b.owner_id
+          LEFT JOIN channel ch ON ch.id = coalesce(o.channel_id, cu.channel_id)
+         WHERE NOT b.delivered)::text AS returns,
+       (SELECT coalesce(json_agg(json_build_object(
+            'location', w.code || '/' || st.code, 'locationId', st.location_id,
+            'warehouse', w.code, 'kind', st.kind, 'quantity', st.quantity,
             'allocated', st.allocated, 'serials', {_SERIALS_AT})
-          ORDER BY st.warehouse, st.walk_sequence, st.code), '[]')
-          FROM stock st WHERE st.kind <> 'customer' AND st.quantity > 0)::text AS on_hand,
+          ORDER BY w.code, st.walk_sequence, st.code), '[]')
+          FROM stock st JOIN warehouse w ON w.id = st.warehouse_id
+         WHERE st.kind <> 'customer' AND st.quantity > 0)::text AS on_hand,
        (SELECT coalesce(json_agg(json_build_object(
             'stage', f.stage, 'orderId', f.order_id, 'externalId', f.external_id,
             'channel', f.channel, 'customer', f.customer, 'location', f.location,
@@ -240,23 +347,6 @@ SELECT head.*,
   FROM head"""
 
 
-class _Crossing(msgspec.Struct, rename="camel"):
-    """A movement of the lot into or out of a customer location."""
-
-    movement_id: int
-    kind: str
-    quantity: int
-    at: datetime
-    delivered: bool
-    customer_location_id: int
-    customer_location: str
-    other_location: str | None
-    order_id: int | None
-    external_id: str | None
-    customer: TraceCustomer | None
-    serials: list[str]
-
-
 class _InFlightRow(msgspec.Struct, rename="camel"):
     stage: str
     order_id: int
@@ -267,31 +357,37 @@ class _InFlightRow(msgspec.Struct, rename="camel"):
     quantity: int
 
 
-_CROSSINGS = msgspec.json.Decoder(list[_Crossing])
+_SHIPMENTS = msgspec.json.Decoder(list[Shipment])
+_CUSTOMERS = msgspec.json.Decoder(list[CustomerExposure])
+_CHANNELS = msgspec.json.Decoder(list[ChannelExposure])
+_RETURNS = msgspec.json.Decoder(list[Return])
 _ON_HAND = msgspec.json.Decoder(list[OnHand])
 _IN_FLIGHT = msgspec.json.Decoder(list[_InFlightRow])
 
+PAGE_DEFAULT = 200
+"""Shipments and customers a forward trace lists unless asked for more (or fewer)."""
+PAGE_MAX = 5000
 
-async def trace_lot(conn: asyncpg.Connection, lot_id: int) -> LotTrace:
+
+async def trace_lot(
+    conn: asyncpg.Connection, lot_id: int, *, limit: int | None = PAGE_DEFAULT, offset: int = 0
+) -> LotTrace:
     """Forward trace of a lot: its shipments by order, customer and channel, its stock by
-    location, the orders its units in totes and boxes are for, and what came back."""
-    row = await conn.fetchrow(_FORWARD, lot_id)
+    location, the orders its units in totes and boxes are for, and what came back.
+
+    Totals, counts and channels cover every shipment; `shipments` and `customers` are the
+    page of `limit` rows (every row when None) from `offset`, in order of first shipment."""
+    row = await conn.fetchrow(_FORWARD, lot_id, limit, offset)
     if row is None:
         raise DomainError("lot_not_found", f"No lot {lot_id}.", 404)
-    crossings = _CROSSINGS.decode(row["crossings"])
     on_hand = _ON_HAND.decode(row["on_hand"])
     flying = _IN_FLIGHT.decode(row["in_flight"])
     in_totes = [_in_flight(f) for f in flying if f.stage == "tote"]
     in_boxes = [_in_flight(f) for f in flying if f.stage == "box"]
-    # A movement outside any order, to or from a customer location, is that customer's:
-    # the one whose orders took this lot there.
-    customer_at = {c.customer_location_id: c.customer for c in crossings if c.customer}
-    for crossing in crossings:
-        crossing.customer = crossing.customer or customer_at.get(crossing.customer_location_id)
-    deliveries = [c for c in crossings if c.delivered]
-    comebacks = [c for c in crossings if not c.delivered]
-    returns = [_return(c) for c in comebacks]
-    shipments = _shipments(deliveries, comebacks)
+    shipments = _SHIPMENTS.decode(row["shipments"])
+    customers = _CUSTOMERS.decode(row["customers"])
+    listed = offset + max(len(shipments), len(customers))
+    more = limit != 0 and listed < max(row["shipment_count"], row["customer_count"])
     return LotTrace(
         lot=trace_lot_head(row),
         totals=TraceTotals(
@@ -299,17 +395,25 @@ async def trace_lot(conn: asyncpg.Connection, lot_id: int) -> LotTrace:
             on_hand=sum(place.quantity for place in on_hand),
             in_totes=sum(f.quantity for f in in_totes),
             in_boxes=sum(f.quantity for f in in_boxes),
-            shipped=sum(c.quantity for c in deliveries),
-            returned=sum(c.quantity for c in comebacks),
+            shipped=row["shipped"],
+            returned=row["returned"],
             at_customers=row["at_customers"],
         ),
+        page=TracePage(
+            limit=limit,
+            offset=offset,
+            shipments=row["shipment_count"],
+            customers=row["customer_count"],
+            orders=row["order_count"],
+            next_offset=listed if more else None,
+        ),
         shipments=shipments,
-        customers=_customers(shipments, returns),
-        channels=_channels(shipments),
+        customers=customers,
+        channels=_CHANNELS.decode(row["channels"]),
         on_hand=on_hand,
         in_totes=in_totes,
         in_boxes=in_boxes,
-        returns=returns,
+        returns=_RETURNS.decode(row["returns"]),
     )
 
 
@@ -324,108 +428,13 @@ def _in_flight(row: _InFlightRow) -> InFlight:
     )
 
 
-def _return(crossing: _Crossing) -> Return:
-    return Return(
-        movement_id=crossing.movement_id,
-        kind=crossing.kind,
-        at=crossing.at,
-        quantity=crossing.quantity,
-        from_location=crossing.customer_location,
-        to_location=crossing.other_location,
-        order_id=crossing.order_id,
-        external_id=crossing.external_id,
-        customer=crossing.customer,
-        serials=crossing.serials,
-    )
-
-
-def _shipments(deliveries: list[_Crossing], comebacks: list[_Crossing]) -> list[Shipment]:
-    """One shipment per order; a delivery outside any order is one on its own."""
-    groups: dict[tuple[str, int], list[_Crossing]] = defaultdict(list)
-    for crossing in deliveries:
-        if crossing.order_id is not None:
-            groups["order", crossing.order_id].append(crossing)
-        else:
-            groups["movement", crossing.movement_id].append(crossing)
-    returned: dict[int, int] = defaultdict(int)
-    for crossing in comebacks:
-        if crossing.order_id is not None:
-            returned[crossing.order_id] += crossing.quantity
-    shipments = []
-    for group in groups.values():
-        first = group[0]
-        shipments.append(
-            Shipment(
-                order_id=first.order_id,
-                external_id=first.external_id,
-                channel=first.customer.channel if first.customer and first.order_id else None,
-                customer=first.customer,
-                destination=first.customer_location,
-                quantity=sum(c.quantity for c in group),
-                returned=returned[first.order_id] if first.order_id is not None else 0,
-                first_shipped_at=min(c.at for c in group),
-                last_shipped_at=max(c.at for c in group),
-                serials=sorted({serial for c in group for serial in c.serials}),
-            )
-        )
-    return sorted(shipments, key=lambda s: (s.first_shipped_at, s.order_id or 0))
-
-
-def _customer_key(customer: TraceCustomer | None, location: str) -> tuple[str, int | str]:
-    """A customer by id; a customer location no order names stands for itself."""
-    return ("customer", customer.id) if customer else ("location", location)
-
-
-def _customers(shipments: list[Shipment], returns: list[Return]) -> list[CustomerExposure]:
-    """What each customer got, over all its orders and customer locations."""
-    returned: dict[tuple[str, int | str], int] = defaultdict(int)
-    for back in returns:
-        returned[_customer_key(back.customer, back.from_location)] += back.quantity
-    groups: dict[tuple[str, int | str], list[Shipment]] = defaultdict(list)
-    for shipment in shipments:
-        groups[_customer_key(shipment.customer, shipment.destination)].append(shipment)
-    exposures = []
-    for key, group in groups.items():
-        shipped = sum(s.quantity for s in group)
-        exposures.append(
-            CustomerExposure(
-                customer=group[0].customer,
-                destinations=sorted({s.destination for s in group}),
-                orders=sum(1 for s in group if s.order_id is not None),
-                shipped=shipped,
-                returned=returned[key],
-                holding=shipped - returned[key],
-                first_shipped_at=group[0].first_shipped_at,
-                last_shipped_at=max(s.last_shipped_at for s in group),
-            )
-        )
-    return exposures
-
-
-def _channels(shipments: list[Shipment]) -> list[ChannelExposure]:
-    groups: dict[str, list[Shipment]] = defaultdict(list)
-    for shipment in shipments:
-        if shipment.channel is not None:
-            groups[shipment.channel].append(shipment)
-    return [
-        ChannelExposure(
-            channel=channel,
-            orders=len(group),
-            customers=len({s.customer.id for s in group if s.customer}),
-            shipped=sum(s.quantity for s in group),
-            returned=sum(s.returned for s in group),
-        )
-        for channel, group in sorted(groups.items())
-    ]
-
-
 def summarise(trace: LotTrace) -> LotTraceSummary:
     """A forward trace in a line: totals, and how many orders, customers and channels."""
     return LotTraceSummary(
         lot=trace.lot,
         totals=trace.totals,
-        orders=len({s.order_id for s in trace.shipments if s.order_id is not None}),
-        customers=len(trace.customers),
+        orders=trace.page.orders,
+        customers=trace.page.customers,
         channels=[channel.channel for channel in trace.channels],
     )
 
@@ -452,7 +461,7 @@ async def trace_supplier_lot(
         raise DomainError(
             "supplier_lot_not_found", f"No lot was received under supplier lot {code}.", 404
         )
-    lots = [summarise(await trace_lot(conn, row["id"])) for row in rows]
+    lots = [summarise(await trace_lot(conn, row["id"], limit=0)) for row in rows]
     return SupplierLotTrace(
         supplier_lot_code=code,
         lots=lots,

@@ -422,6 +422,59 @@ async def test_a_lot_nobody_got_traces_to_its_bins_only(admin_client, floor):
     assert [(p["location"], p["quantity"]) for p in trace["onHand"]] == [(floor.bins[1], 7)]
 
 
+async def test_a_lot_shipped_to_many_orders_lists_them_a_page_at_a_time_with_whole_totals(
+    admin_client, floor, as_picker, as_packer
+):
+    item = await add_item(admin_client)
+    lot_id = await receive_lot(admin_client, item, "PAGED-1", 12, floor.bins[0])
+    people = [ada(), bob(), ada(name="Cy Twombly"), bob(name="Di Fosse", country="IT")]
+    orders = []
+    for units, person in enumerate(people, start=1):
+        order = await place_order(admin_client, floor, [(item, units)], person)
+        await pick_order(admin_client, as_picker, floor, order, item)
+        await pack_order(as_packer, order, item, {"PAGED-1": units})
+        await ship_order(as_packer, order)
+        orders.append(order)
+    whole = await ok(admin_client.get(f"/api/trace/lots/{lot_id}"))
+    assert whole["page"] == {
+        "limit": 200,
+        "offset": 0,
+        "shipments": 4,
+        "customers": 4,
+        "orders": 4,
+        "nextOffset": None,
+    }
+    pages = []
+    offset: int | None = 0
+    while offset is not None:
+        page = await ok(
+            admin_client.get(f"/api/trace/lots/{lot_id}", params={"limit": 3, "offset": offset})
+        )
+        # Totals, channels and stock are the whole lot's on every page.
+        assert page["totals"] == whole["totals"] and page["totals"]["shipped"] == 10
+        assert page["channels"] == whole["channels"] and page["onHand"] == whole["onHand"]
+        assert page["page"]["shipments"] == 4 and len(page["shipments"]) <= 3
+        pages.append(page)
+        offset = page["page"]["nextOffset"]
+    assert [page["page"]["offset"] for page in pages] == [0, 3]
+    listed = [s for page in pages for s in page["shipments"]]
+    assert listed == whole["shipments"]
+    assert [s["externalId"] for s in listed] == [o["externalId"] for o in orders]
+    assert [s["quantity"] for s in listed] == [1, 2, 3, 4]
+    assert [c for page in pages for c in page["customers"]] == whole["customers"]
+    assert [c["customer"]["name"] for c in whole["customers"]] == [p["name"] for p in people]
+
+    counted = await ok(admin_client.get(f"/api/trace/lots/{lot_id}", params={"limit": 0}))
+    assert (counted["shipments"], counted["customers"]) == ([], [])
+    assert counted["page"]["nextOffset"] is None and counted["totals"] == whole["totals"]
+    for params in ({"limit": -1}, {"limit": 5001}, {"offset": -1}, {"limit": "ten"}):
+        assert_problem(
+            await admin_client.get(f"/api/trace/lots/{lot_id}", params=params),
+            400,
+            "invalid_request",
+        )
+
+
 # --- backward -----------------------------------------------------------------------------
 
 
