@@ -9,10 +9,12 @@ from typing import Annotated, Literal
 import msgspec
 
 from backend.catalog.schemas import LocationOut
+from backend.counts.schemas import CountTaskView
 from backend.domain.barcodes import Parsed
 from backend.fulfilment.schemas import OrderOut, PickTaskOut
 from backend.ledger.schemas import MovementOut, Quantity
 from backend.lots.schemas import LotOut, OnHand
+from backend.returns.schemas import ReturnOut
 
 __all__ = [
     "BarcodeIn",
@@ -66,10 +68,20 @@ class ScanIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only
     order_id: Annotated[int, msgspec.Meta(ge=1, le=2**53)] | None = None
     """At `pack`: the order being packed."""
     station: Annotated[str, msgspec.Meta(min_length=1, max_length=80)] | None = None
-    location: Annotated[str, msgspec.Meta(min_length=1, max_length=80)] | None = None
-    """At `quarantine`: the bin (or tote) the held units are taken from."""
     """At `pack`: the pack station (barcode, WAREHOUSE/CODE or code); default the order's
     or the warehouse's first."""
+    location: Annotated[str, msgspec.Meta(min_length=1, max_length=80)] | None = None
+    """At `quarantine`: the bin (or tote) the held units are taken from. At `count`: the
+    bin being counted, when the scan is a lot's (the bin's own label needs none)."""
+    return_id: Annotated[int, msgspec.Meta(ge=1, le=2**53)] | None = None
+    """At `return`: the return (an order's, opened by POST /api/returns) the item is for."""
+    count_id: Annotated[int, msgspec.Meta(ge=1, le=2**53)] | None = None
+    """At `count`: the count task being counted."""
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    """At `return`: why the customer sent the item back."""
+    disposition: Literal["restock", "quarantine", "dispose"] | None = None
+    """At `return`: where the item goes: back into its lot at `location` (a bin; only a
+    released, unexpired lot), to quarantine, or to disposal."""
     quantity: Quantity | None = None
 
 
@@ -125,3 +137,8 @@ class ScanOut(msgspec.Struct, rename="camel", kw_only=True):
     """At `pick`: the task after the scan."""
     order: OrderOut | None = None
     """At `pack`: the order after the scan, with its progress per line and lot."""
+    return_: ReturnOut | None = msgspec.field(default=None, name="return")
+    """At `return`: the return after the scan, with its items and what is left to return."""
+    count: CountTaskView | None = None
+    """At `count`: the count task after the scan, as its counter sees it (blind: no
+    expected quantities unless the task is not blind)."""

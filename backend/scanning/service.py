@@ -21,6 +21,8 @@ import msgspec
 
 from backend.auth.schemas import Actor
 from backend.catalog.service import location_out, resolve_location, resolve_product
+from backend.counts.schemas import CountTaskView
+from backend.counts.service import count_scan, count_view
 from backend.domain.barcodes import Parsed, parse_barcode
 from backend.errors import DomainError
 from backend.fulfilment.orders import get_order
@@ -33,6 +35,8 @@ from backend.ledger.schemas import MovementOut
 from backend.ledger.service import movements_json
 from backend.lots.schemas import LotOut, OnHand
 from backend.lots.service import lot_card_select, lot_out, on_hand_json
+from backend.returns.schemas import ReturnOut
+from backend.returns.service import return_scan, return_view
 from backend.scanning.recorder import ScanRow, record, record_in
 from backend.scanning.schemas import (
     BarcodeIn,
@@ -331,16 +335,40 @@ async def record_scan(conn: asyncpg.Connection, data: ScanIn, actor: Actor) -> O
     parsed = parse_barcode(data.raw, symbology=data.symbology, separators=data.separators or ())
     found = await _resolve(conn, data.context, parsed, data.raw)
     digest = request_digest(data)
-    if (
-        (data.context == "pick" and data.task_id is not None)
-        or (data.context == "pack" and data.order_id is not None)
-        or data.context == "quarantine"
-    ):
+    if _is_step(data):
         return await _record_step(conn, data, actor, parsed, found, digest)
     answer = _answer(parsed, found, found.verdict)
     if not await record(_scan_row(data, actor, parsed, found, found.verdict, answer, digest)):
         return await _earlier(conn, data, actor, digest, found)
     return Outcome(201, msgspec.json.encode(answer), replayed=False)
+
+
+def _is_step(data: ScanIn) -> bool:
+    """Whether the scan moves stock or advances a task when it is right (else it only
+    identifies what it names)."""
+    return (
+        (data.context == "pick" and data.task_id is not None)
+        or (data.context == "pack" and data.order_id is not None)
+        or data.context == "quarantine"
+        or (data.context == "return" and data.return_id is not None)
+        or (data.context == "count" and data.count_id is not None)
+    )
+
+
+def _applies(data: ScanIn, found: Resolution) -> bool:
+    """Whether a step scan goes on to its capability. Picks and packs only of what the
+    scan's verdict accepted; a quarantine, a return or a count also of a held, recalled or
+    (returns and counts) expired lot, which those exist to handle."""
+    judged = found.verdict
+    if judged.accepted:
+        return True
+    if found.lot is None:
+        return False
+    if data.context == "quarantine":
+        return judged.code in _HELD
+    if data.context in ("return", "count"):
+        return judged.code in _HELD or judged.code == "lot_expired"
+    return False
 
 
 class _Retried(Exception):
@@ -367,9 +395,7 @@ async def _record_step(
     try:
         async with conn.transaction():
             judged, task = found.verdict, None
-            if judged.accepted or (
-                data.context == "quarantine" and found.lot is not None and judged.code in _HELD
-            ):
+            if _applies(data, found):
                 step = await _apply_step(conn, data, scanned, actor)
                 judged, task = verdict(step.code, step.message), step.task
             answer, row = await _step_answer(conn, data, actor, parsed, found, judged, task, digest)
@@ -415,7 +441,14 @@ async def _step_answer(
         task = await _task_if_any(conn, data.task_id)
     if data.context == "pack" and data.order_id is not None:
         order = await _order_if_any(conn, data.order_id)
-    answer = _answer(parsed, found, judged, task=task, order=order)
+    returned = counting = None
+    if data.context == "return" and data.return_id is not None:
+        returned = await _return_if_any(conn, data.return_id)
+    if data.context == "count" and data.count_id is not None:
+        counting = await _count_if_any(conn, data.count_id, actor)
+    answer = _answer(
+        parsed, found, judged, task=task, order=order, returned=returned, counting=counting
+    )
     return answer, _scan_row(data, actor, parsed, found, judged, answer, digest)
 
 
@@ -428,6 +461,12 @@ async def _apply_step(
         return await pick_scan(conn, data.task_id, scanned, data.quantity, actor)
     if data.context == "quarantine":
         return await quarantine_scan(conn, scanned, data.location, data.quantity, actor)
+    if data.context == "return":
+        assert data.return_id is not None
+        return await return_scan(conn, data.return_id, scanned, data, actor)
+    if data.context == "count":
+        assert data.count_id is not None
+        return await count_scan(conn, data.count_id, scanned, data, actor)
     assert data.order_id is not None
     return await pack_scan(conn, data.order_id, scanned, data.quantity, data.station, actor)
 
@@ -446,6 +485,22 @@ async def _order_if_any(conn: asyncpg.Connection, order_id: int) -> OrderOut | N
         return None
 
 
+async def _return_if_any(conn: asyncpg.Connection, return_id: int) -> ReturnOut | None:
+    try:
+        return await return_view(conn, return_id)
+    except DomainError:
+        return None
+
+
+async def _count_if_any(
+    conn: asyncpg.Connection, task_id: int, actor: Actor
+) -> CountTaskView | None:
+    try:
+        return await count_view(conn, task_id, actor)
+    except DomainError:
+        return None
+
+
 def _answer(
     parsed: Parsed,
     found: Resolution,
@@ -453,6 +508,8 @@ def _answer(
     *,
     task: PickTaskOut | None = None,
     order: OrderOut | None = None,
+    returned: ReturnOut | None = None,
+    counting: CountTaskView | None = None,
 ) -> ScanOut:
     product = found.product
     return ScanOut(
@@ -468,6 +525,8 @@ def _answer(
         location=found.location,
         task=task,
         order=order,
+        return_=returned,
+        count=counting,
     )
 
 

@@ -1,0 +1,1 @@
+"""Cycle counts: blind counts by bin and lot, recounts, approval, adjustments."""

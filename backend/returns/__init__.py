@@ -1,0 +1,1 @@
+"""Returns: items rescanned back into the lot they shipped from, into quarantine or disposal."""
