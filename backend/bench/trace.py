@@ -685,11 +685,13 @@ async def _explain_forward(conn: asyncpg.Connection, lot_id: int) -> list[str]:
     if not isinstance(statement, str):
         return ["explain: backend.trace.service has no _FORWARD statement"]
     await conn.execute("SET plan_cache_mode = force_generic_plan")
-    await conn.execute(f"PREPARE bench_forward(bigint) AS {statement}")
+    # The lot, and the first page as the route asks for it by default.
+    arguments = f"{int(lot_id)}, {service.PAGE_DEFAULT}, 0"
+    await conn.execute(f"PREPARE bench_forward(bigint, bigint, bigint) AS {statement}")
     try:
-        await conn.execute(f"EXECUTE bench_forward({int(lot_id)})")
+        await conn.execute(f"EXECUTE bench_forward({arguments})")
         rows = await conn.fetch(
-            f"EXPLAIN (ANALYZE, BUFFERS, TIMING) EXECUTE bench_forward({int(lot_id)})"
+            f"EXPLAIN (ANALYZE, BUFFERS, TIMING) EXECUTE bench_forward({arguments})"
         )
     finally:
         await conn.execute("DEALLOCATE bench_forward")

@@ -36,6 +36,7 @@ def test_trace_bench_loads_a_history_and_verifies_every_trace_and_export() -> No
             "2",
             "--clients",
             "2",
+            "--explain",
         ],
         cwd=PROJECT_ROOT,
         env=env,
@@ -55,6 +56,8 @@ def test_trace_bench_loads_a_history_and_verifies_every_trace_and_export() -> No
     # The opening stock's receipts, and per line a pick, a pack and a ship: 20,000 asked,
     # more when the orders alone need more.
     assert report["ledger_rows"] >= 20_000
+    # --explain: the forward statement's plan, run as the server runs it.
+    assert any("Execution Time" in line for line in report["explain"]), report["explain"]
     history = report["history"]
     assert history["sales_order_shipped"] == 2000
     assert history["order_line"] >= 2000
