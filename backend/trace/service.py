@@ -217,18 +217,23 @@ owned AS (
                PARTITION BY c.customer_location_id)) AS owner_id
       FROM crossings c
 ),
+returned_by_order AS (
+    SELECT b.order_id, sum(b.quantity)::bigint AS returned
+      FROM owned b
+     WHERE NOT b.delivered AND b.order_id IS NOT NULL
+     GROUP BY b.order_id
+),
 shipments AS (
-    SELECT d.order_id, array_agg(d.id) AS movement_ids, min(d.owner_id) AS customer_id,
-           min(d.channel_id) AS channel_id,
-           (array_agg(d.customer_location_id ORDER BY d.id))[1] AS destination_id,
-           sum(d.quantity)::bigint AS quantity, min(d.created_at) AS first_at,
-           max(d.created_at) AS last_at,
-           coalesce((SELECT sum(b.quantity) FROM owned b
-                      WHERE NOT b.delivered AND b.order_id = d.order_id), 0)::bigint
-               AS returned
-      FROM owned d
-     WHERE d.delivered
-     GROUP BY d.order_id, CASE WHEN d.order_id IS NULL THEN d.id END
+    SELECT g.*, coalesce(r.returned, 0)::bigint AS returned
+      FROM (SELECT d.order_id, array_agg(d.id) AS movement_ids,
+                   min(d.owner_id) AS customer_id, min(d.channel_id) AS channel_id,
+                   (array_agg(d.customer_location_id ORDER BY d.id))[1] AS destination_id,
+                   sum(d.quantity)::bigint AS quantity, min(d.created_at) AS first_at,
+                   max(d.created_at) AS last_at
+              FROM owned d
+             WHERE d.delivered
+             GROUP BY d.order_id, CASE WHEN d.order_id IS NULL THEN d.id END) g
+      LEFT JOIN returned_by_order r ON r.order_id = g.order_id
 ),
 customers AS (
     SELECT s.customer_id, CASE WHEN s.customer_id IS NULL THEN s.destination_id END
