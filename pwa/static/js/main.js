@@ -1,5 +1,6 @@
 // The handheld app's entry: registers the service worker, then shows sign-in or the screen
-// the URL names (#/tasks, #/pick/<task>, #/pack, #/pack/<order>, #/lookup), among those the
+// the URL names (#/tasks, #/pick/<task>, #/pack, #/pack/<order>, #/returns, #/returns/<return>,
+// #/count, #/count/<task>, #/lookup), among those the
 // signed-in user's roles allow, with a way to the others at the bottom of each. The live
 // channel is open whenever someone is signed in.
 
@@ -8,9 +9,11 @@ import { h } from "./dom.js";
 import { unlockAudio } from "./feedback.js";
 import { startLive, stopLive } from "./live.js";
 import { clearSession, currentSession } from "./session.js";
+import { showCount, showCountTasks } from "./views/count.js";
 import { showLookup } from "./views/lookup.js";
 import { showPackList, showPackOrder } from "./views/pack.js";
 import { showPick } from "./views/pick.js";
+import { showReturn, showReturnList } from "./views/returns.js";
 import { showSignIn } from "./views/signin.js";
 import { showTasks } from "./views/tasks.js";
 
@@ -24,6 +27,8 @@ const LAST_SCREEN_KEY = "lotline.screen";
 const TABS = [
   { name: "tasks", label: "Tasks", roles: ["picker", "supervisor"] },
   { name: "pack", label: "Pack", roles: ["packer", "supervisor"] },
+  { name: "returns", label: "Returns", roles: ["returns", "supervisor"] },
+  { name: "count", label: "Count", roles: ["counter", "supervisor"] },
   { name: "lookup", label: "Lookup", roles: null },
 ];
 
@@ -40,7 +45,8 @@ function tabsFor(user) {
   return TABS.filter((tab) => mayUse(tab, user));
 }
 
-/** The first screen of the user's work: Tasks for a picker, Pack for a packer, else Lookup. */
+/** The first screen of the user's work: Tasks for a picker, Pack for a packer, Returns for a
+ * returns clerk, Count for a counter, else Lookup. */
 function homeOf(user) {
   return `#/${tabsFor(user)[0].name}`;
 }
@@ -102,6 +108,10 @@ function show() {
   else if (route.tab === "tasks") view = showScreen("tasks", showTasks, options);
   else if (route.tab === "pack" && route.id) view = showScreen("pack-order", showPackOrder, { ...options, orderId: route.id });
   else if (route.tab === "pack") view = showScreen("pack", showPackList, options);
+  else if (route.tab === "returns" && route.id) view = showScreen("return", showReturn, { ...options, returnId: route.id });
+  else if (route.tab === "returns") view = showScreen("returns", showReturnList, options);
+  else if (route.tab === "count" && route.id) view = showScreen("count-task", showCount, { ...options, taskId: route.id });
+  else if (route.tab === "count") view = showScreen("count", showCountTasks, options);
   else view = showScreen("lookup", showLookup, options);
 }
 
