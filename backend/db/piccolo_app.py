@@ -8,6 +8,7 @@ from piccolo.conf.apps import AppConfig
 
 from backend.auth.tables import AuthToken, Device, Role, User, UserRole
 from backend.catalog.tables import Location, Product, ProductGtin, Supplier, Warehouse
+from backend.counts.tables import CountLine, CountSnapshot, CountTask, CycleCount
 from backend.fulfilment.tables import (
     Channel,
     Customer,
@@ -21,6 +22,7 @@ from backend.holds.tables import Hold, HoldLot
 from backend.ledger.tables import IdempotencyKey, Movement, MovementSerial, StockBalance
 from backend.live.tables import LiveAck, LiveMessage, LiveSequence
 from backend.lots.tables import Lot, Serial
+from backend.returns.tables import CustomerReturn, ReturnAlert, ReturnItem
 from backend.scanning.tables import Scan
 
 __all__ = ["APP_CONFIG", "TABLES"]
@@ -55,6 +57,13 @@ TABLES = [
     LiveSequence,
     LiveMessage,
     LiveAck,
+    CustomerReturn,
+    ReturnItem,
+    ReturnAlert,
+    CycleCount,
+    CountTask,
+    CountSnapshot,
+    CountLine,
 ]
 
 APP_CONFIG = AppConfig(
