@@ -36,9 +36,19 @@ from backend.catalog.service import (
     create_warehouse,
 )
 from backend.db.engine import init_connection
+from backend.db.reference_cache import ReferenceCache
 from backend.domain.check_digits import gs1_check_digit
 from backend.fulfilment.orders import create_channel, create_order
-from backend.fulfilment.schemas import ChannelIn, CustomerRef, OrderIn, OrderLineIn, WaveIn
+from backend.fulfilment.packing import pack_scan, ship_order
+from backend.fulfilment.picking import Scanned, pick_scan
+from backend.fulfilment.schemas import (
+    ChannelIn,
+    CustomerRef,
+    OrderIn,
+    OrderLineIn,
+    ShipIn,
+    WaveIn,
+)
 from backend.fulfilment.waves import create_wave
 from backend.ledger.idempotency import Outcome
 from backend.ledger.schemas import AdjustmentIn, MoveIn
@@ -842,7 +852,43 @@ async def _orders(seeder: _Seeder) -> int:
         )
         order_ids.append(order.id)
     await create_wave(conn, WaveIn(order_ids=order_ids[:3], pickers=["picker"]), supervisor)
+    await _ship(seeder, order_ids[3:5])
     return len(order_ids)
+
+
+async def _ship(seeder: _Seeder, order_ids: list[int]) -> None:
+    """Pick, pack and ship these orders as the floor would (a wave for the picker, a bin
+    and a lot scan per task, a pack scan per lot, the shipment), so that the returns clerk
+    has shipped orders to take items back from."""
+    conn = seeder.conn
+    picker, packer = seeder.actors["picker"], seeder.actors["packer"]
+    await create_wave(
+        conn, WaveIn(order_ids=order_ids, pickers=["picker"]), seeder.actors["supervisor"]
+    )
+    tasks = await conn.fetch(
+        """SELECT t.id, t.order_id, t.lot_id, t.location_id, t.quantity, l.product_id,
+                  p.tracking
+             FROM pick_task t JOIN lot l ON l.id = t.lot_id JOIN product p ON p.id = l.product_id
+            WHERE t.order_id = ANY($1::bigint[]) ORDER BY t.id""",
+        order_ids,
+    )
+    for task in tasks:
+        lot = Scanned(
+            product_id=task["product_id"], tracking=task["tracking"], lot_id=task["lot_id"]
+        )
+        async with conn.transaction():
+            await pick_scan(
+                conn, task["id"], Scanned(location_id=task["location_id"]), None, picker
+            )
+            picked = await pick_scan(conn, task["id"], lot, task["quantity"], picker)
+        async with conn.transaction():
+            packed = await pack_scan(conn, task["order_id"], lot, task["quantity"], None, packer)
+        if (picked.code, packed.code) != ("picked", "packed"):
+            raise RuntimeError(f"demo task {task['id']}: {picked.message} / {packed.message}")
+    for order_id in order_ids:
+        await ship_order(
+            conn, order_id, ShipIn(idempotency_key=seeder.key(f"ship {order_id}")), packer
+        )
 
 
 async def _create_sites(conn: asyncpg.Connection, seeder: _Seeder) -> None:
@@ -926,6 +972,9 @@ async def _summary(conn: asyncpg.Connection) -> str:
 
 async def seed_demo(database_url: str) -> None:
     """Fill a migrated database with the demo warehouse; do nothing if it is already there."""
+    # The seed resolves locations through the process's caches, which may hold another
+    # database's rows (a test process seeds several databases).
+    ReferenceCache.forget_all()
     conn = await asyncpg.connect(database_url)
     try:
         await init_connection(conn)

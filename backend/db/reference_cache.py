@@ -11,8 +11,9 @@ within `reference_cache_seconds`.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from backend.settings import get_settings
 
@@ -25,10 +26,20 @@ V = TypeVar("V")
 class ReferenceCache(Generic[K, V]):
     """A bounded map whose entries are forgotten after `seconds`."""
 
+    _every: ClassVar[weakref.WeakSet[ReferenceCache[Any, Any]]] = weakref.WeakSet()
+
     def __init__(self, seconds: float | None = None, size: int = 50_000) -> None:
         self.seconds = get_settings().reference_cache_seconds if seconds is None else seconds
         self.size = size
         self._entries: dict[K, tuple[V, float]] = {}
+        ReferenceCache._every.add(self)
+
+    @classmethod
+    def forget_all(cls) -> None:
+        """Empty every cache of the process: for code that goes on to work in another
+        database than the one the caches were filled from (ids mean other rows there)."""
+        for cache in list(cls._every):
+            cache._entries.clear()
 
     def get(self, key: K) -> V | None:
         entry = self._entries.get(key)

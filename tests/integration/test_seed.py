@@ -93,13 +93,16 @@ async def test_two_warehouses_with_bins_and_working_locations(seeded, db):
             ("staging", 1),
             ("pack_station", 2),
             ("quarantine", 1),
-            ("customer", 1),
             ("disposal", 1),
         ):
             assert per[(site, kind)] == n, (site, kind)
+    # The walk-in customer location, and one per customer that shipping made (MAIN); those
+    # and the picker's tote, made on first use, have barcodes of their own.
+    assert per[("EAST", "customer")] == 1 and per[("MAIN", "customer")] >= 2
     wrong = await db.fetchval(
         """SELECT count(*) FROM location l JOIN warehouse w ON w.id = l.warehouse_id
-            WHERE l.barcode <> 'LOC-' || w.code || '-' || l.code"""
+            WHERE l.barcode <> 'LOC-' || w.code || '-' || l.code
+              AND l.code NOT LIKE 'CUSTOMER-%' AND l.code NOT LIKE 'TOTE-%'"""
     )
     assert wrong == 0
     # Walking order visits every bin once, in the order of its walk sequence.
@@ -177,12 +180,24 @@ async def test_history_has_moves_between_bins_and_warehouses(seeded, db):
     assert across >= 1
 
 
-async def test_orders_wait_with_a_wave_already_dealt_to_the_picker(seeded, db):
+async def test_orders_wait_with_a_wave_already_dealt_to_the_picker_and_two_have_shipped(
+    seeded, db
+):
     statuses = {
         row["status"]: row["n"]
         for row in await db.fetch("SELECT status, count(*) AS n FROM sales_order GROUP BY status")
     }
-    assert statuses == {"allocated": 3, "open": 3}
+    assert statuses == {"allocated": 3, "open": 1, "shipped": 2}
+    # Every unit of the shipped orders is at their customers' locations, for returns.
+    at_customers = await db.fetchval(
+        """SELECT coalesce(sum(b.quantity), 0) FROM stock_balance b
+             JOIN location l ON l.id = b.location_id WHERE l.kind = 'customer'"""
+    )
+    ordered = await db.fetchval(
+        """SELECT sum(ol.quantity) FROM order_line ol
+             JOIN sales_order o ON o.id = ol.order_id WHERE o.status = 'shipped'"""
+    )
+    assert at_customers == ordered > 0
     channels = await db.fetch("SELECT code, min_shelf_life_days, allow_split FROM channel")
     assert {(r["code"], r["min_shelf_life_days"], r["allow_split"]) for r in channels} == {
         ("shop", 0, True),

@@ -36,3 +36,14 @@ def test_zero_seconds_disables_the_cache():
     cache: ReferenceCache[str, int] = ReferenceCache(seconds=0)
     cache.put("a", 1)
     assert cache.get("a") is None
+
+
+def test_forget_all_empties_every_cache_of_the_process():
+    first: ReferenceCache[str, int] = ReferenceCache(seconds=60)
+    second: ReferenceCache[int, str] = ReferenceCache(seconds=60)
+    first.put("a", 1)
+    second.put(1, "a")
+    ReferenceCache.forget_all()
+    assert (first.get("a"), second.get(1)) == (None, None)
+    first.put("a", 2)
+    assert first.get("a") == 2
