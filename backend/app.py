@@ -37,6 +37,7 @@ from backend.live.hub import start_hub, stop_hub
 from backend.live.routes import LiveAckController, live_socket
 from backend.lots.routes import LotController
 from backend.receiving.routes import ReceiptController
+from backend.returns.routes import ReturnController
 from backend.scanning.recorder import stop_recorder
 from backend.scanning.routes import BarcodeController, ScanController
 from backend.settings import PROJECT_ROOT, get_settings
@@ -90,6 +91,7 @@ def create_app() -> Litestar:
             WaveController,
             PickTaskController,
             HoldController,
+            ReturnController,
             TraceController,
             RecallReportController,
             ExportController,

@@ -62,6 +62,16 @@ class Settings:
     pool_max: int = field(default_factory=lambda: _env_int("LOTLINE_POOL_MAX", 16))
     """Most connections one worker opens to PostgreSQL."""
 
+    return_rate_threshold: float = field(
+        default_factory=lambda: float(os.environ.get("LOTLINE_RETURN_RATE_THRESHOLD", "0.05"))
+    )
+    """Share of a lot's shipped units returned (0.05: 5%) above which a supervisor is alerted."""
+
+    return_rate_min_shipped: int = field(
+        default_factory=lambda: _env_int("LOTLINE_RETURN_RATE_MIN_SHIPPED", 20)
+    )
+    """Units of a lot that must have shipped before its return rate can alert."""
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

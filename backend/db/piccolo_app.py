@@ -23,6 +23,7 @@ from backend.ledger.tables import IdempotencyKey, Movement, MovementSerial, Stoc
 from backend.live.tables import LiveAck, LiveMessage, LiveSequence
 from backend.lots.tables import Lot, Serial
 from backend.returns.tables import CustomerReturn, ReturnAlert, ReturnItem
+from backend.returns.tables import CustomerReturn, ReturnAlert, ReturnItem
 from backend.scanning.tables import Scan
 
 __all__ = ["APP_CONFIG", "TABLES"]
@@ -57,6 +58,9 @@ TABLES = [
     LiveSequence,
     LiveMessage,
     LiveAck,
+    CustomerReturn,
+    ReturnItem,
+    ReturnAlert,
     CustomerReturn,
     ReturnItem,
     ReturnAlert,

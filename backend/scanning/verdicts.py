@@ -21,6 +21,7 @@ from backend.ledger.service import lot_gate
 __all__ = [
     "PICK_PACK_CODES",
     "QUARANTINE_CODES",
+    "RETURN_CODES",
     "SCAN_CODES",
     "CodeEntry",
     "LotRecord",
@@ -140,7 +141,9 @@ SCAN_CODES: dict[str, CodeEntry] = {
         "rejected", "error", "At pick or pack: the lot may not ship to the order's country."
     ),
     "serial_required": CodeEntry(
-        "rejected", "error", "At pick or pack: the product is tracked by serial; scan a serial."
+        "rejected",
+        "error",
+        "At pick, pack or return: the product is tracked by serial; scan a serial.",
     ),
     # Packing (a scan with `orderId`).
     "packed": CodeEntry(
@@ -159,10 +162,12 @@ SCAN_CODES: dict[str, CodeEntry] = {
         "rejected", "error", "At pack: every picked unit of this lot is packed already."
     ),
     "lot_required": CodeEntry(
-        "rejected", "error", "At pack: the product is tracked by lot; scan the unit's lot."
+        "rejected",
+        "error",
+        "At pack or return: the product is tracked by lot; scan the unit's lot.",
     ),
     "scan_a_unit": CodeEntry(
-        "rejected", "error", "At pack: the barcode names no product (a bin or a badge)."
+        "rejected", "error", "At pack or return: the barcode names no product (a bin or a badge)."
     ),
     "unknown_order": CodeEntry("rejected", "error", "At pack: there is no such order."),
     "order_shipped": CodeEntry("rejected", "error", "At pack: the order has shipped already."),
@@ -197,15 +202,80 @@ SCAN_CODES: dict[str, CodeEntry] = {
     "no_quarantine_location": CodeEntry(
         "rejected", "error", "At quarantine: the warehouse has no quarantine location."
     ),
+    # Returns (a scan with `returnId`).
+    "restocked": CodeEntry(
+        "accepted", "ok", "At return: the units went back into their lot at the bin given."
+    ),
+    "return_quarantined": CodeEntry(
+        "accepted", "ok", "At return: the units went to the warehouse's quarantine, as chosen."
+    ),
+    "return_disposed": CodeEntry(
+        "accepted",
+        "ok",
+        "At return: the units went to the warehouse's disposal location, recorded on the return.",
+    ),
+    "returned_to_quarantine": CodeEntry(
+        "accepted",
+        "warn",
+        "At return: the lot is held, quarantined or recalled (or expired, for a restock), so "
+        "the units went to quarantine whatever was chosen.",
+    ),
+    "not_shipped_on_order": CodeEntry(
+        "rejected",
+        "error",
+        "At return: the product or lot did not ship on the order; the item is flagged on the "
+        "return for a supervisor and nothing moves.",
+    ),
+    "serial_not_shipped_on_order": CodeEntry(
+        "rejected",
+        "error",
+        "At return: the serial did not ship on the order; the item is flagged on the return "
+        "and nothing moves.",
+    ),
+    "return_exceeds_shipped": CodeEntry(
+        "rejected",
+        "error",
+        "At return: more units of the lot than the order shipped and has not returned; the "
+        "item is flagged on the return and nothing moves.",
+    ),
+    "return_reason_required": CodeEntry(
+        "rejected", "error", "At return: say why the item came back (`reason`)."
+    ),
+    "return_disposition_required": CodeEntry(
+        "rejected",
+        "error",
+        "At return: say where the item goes (`disposition`: restock, quarantine or dispose).",
+    ),
+    "restock_location_required": CodeEntry(
+        "rejected", "error", "At return: a restock needs the bin (`location`) to put it in."
+    ),
+    "restock_not_a_bin": CodeEntry(
+        "rejected",
+        "error",
+        "At return: the location given is not a bin of the warehouse the order shipped from.",
+    ),
+    "return_closed": CodeEntry(
+        "rejected", "error", "At return: the return is closed; it takes no more items."
+    ),
+    "unknown_return": CodeEntry("rejected", "error", "At return: there is no such return."),
 }
 """Every verdict code lotline gives a scan besides the parser's error codes."""
 
 _ORDER = list(SCAN_CODES)
-PICK_PACK_CODES = frozenset(_ORDER[_ORDER.index("bin_confirmed") : _ORDER.index("quarantined")])
+
+
+def _section(first: str, last: str) -> frozenset[str]:
+    """The codes of `SCAN_CODES` from `first` to `last`, both included."""
+    return frozenset(_ORDER[_ORDER.index(first) : _ORDER.index(last) + 1])
+
+
+PICK_PACK_CODES = _section("bin_confirmed", "not_applied")
 """The codes only a pick scan of a task or a pack scan of an order gets (the fulfilment
 service's), listed after the lookup and receiving ones in `SCAN_CODES`."""
-QUARANTINE_CODES = frozenset(_ORDER[_ORDER.index("quarantined") :])
-"""The codes only a scan that pulls held stock into quarantine gets, listed last."""
+QUARANTINE_CODES = _section("quarantined", "no_quarantine_location")
+"""The codes only a scan that pulls held stock into quarantine gets."""
+RETURN_CODES = _section("restocked", "unknown_return")
+"""The codes only a scan of an item into a return gets."""
 
 
 @dataclass(frozen=True, slots=True)

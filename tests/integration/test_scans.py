@@ -13,7 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
-from backend.scanning.verdicts import PICK_PACK_CODES, QUARANTINE_CODES, SCAN_CODES
+from backend.scanning.verdicts import PICK_PACK_CODES, QUARANTINE_CODES, RETURN_CODES, SCAN_CODES
 from tests.integration.arrange import (
     GS,
     OATS_GTIN,
@@ -513,4 +513,6 @@ def test_zz_every_verdict_code_was_reached():
     # lot_not_released needs a lot status outside the four the schema allows.
     # Pick and pack verdicts are reached by tests/integration/test_fulfilment.py.
     # Quarantine verdicts by tests/integration/test_holds.py.
-    assert set(SCAN_CODES) - PICK_PACK_CODES - QUARANTINE_CODES - REACHED == {"lot_not_released"}
+    assert set(SCAN_CODES) - PICK_PACK_CODES - QUARANTINE_CODES - RETURN_CODES - REACHED == {
+        "lot_not_released"
+    }
