@@ -21,6 +21,7 @@ from backend.catalog.routes import (
     SupplierController,
     WarehouseController,
 )
+from backend.counts.routes import CountController, CountTaskController
 from backend.db.engine import connection_pool, start_pool, stop_pool
 from backend.errors import PROBLEM_RESPONSES, exception_handlers
 from backend.fulfilment.routes import (
@@ -91,6 +92,8 @@ def create_app() -> Litestar:
             WaveController,
             PickTaskController,
             HoldController,
+            CountController,
+            CountTaskController,
             ReturnController,
             TraceController,
             RecallReportController,

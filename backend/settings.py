@@ -72,6 +72,17 @@ class Settings:
     )
     """Units of a lot that must have shipped before its return rate can alert."""
 
+    count_recount_units: int = field(
+        default_factory=lambda: _env_int("LOTLINE_COUNT_RECOUNT_UNITS", 2)
+    )
+    """A counted lot off by more than this many units (and the percent) needs a recount."""
+
+    count_recount_percent: float = field(
+        default_factory=lambda: float(os.environ.get("LOTLINE_COUNT_RECOUNT_PERCENT", "5"))
+    )
+    """A counted lot off by more than this percent of expected (and the units) needs a
+    recount."""
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

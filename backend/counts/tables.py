@@ -65,4 +65,5 @@ class CountLine(Table, tablename="count_line"):
     serials = Array(Text())
     unexpected = Boolean(default=False)
     scanned = Boolean(default=True)
+    adjustment_id = BigInt(null=True, default=None)
     counted_at = Timestamptz()

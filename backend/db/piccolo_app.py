@@ -23,7 +23,6 @@ from backend.ledger.tables import IdempotencyKey, Movement, MovementSerial, Stoc
 from backend.live.tables import LiveAck, LiveMessage, LiveSequence
 from backend.lots.tables import Lot, Serial
 from backend.returns.tables import CustomerReturn, ReturnAlert, ReturnItem
-from backend.returns.tables import CustomerReturn, ReturnAlert, ReturnItem
 from backend.scanning.tables import Scan
 
 __all__ = ["APP_CONFIG", "TABLES"]
@@ -58,9 +57,6 @@ TABLES = [
     LiveSequence,
     LiveMessage,
     LiveAck,
-    CustomerReturn,
-    ReturnItem,
-    ReturnAlert,
     CustomerReturn,
     ReturnItem,
     ReturnAlert,

@@ -19,6 +19,7 @@ from backend.domain.barcodes.errors import ERROR_CODES
 from backend.ledger.service import lot_gate
 
 __all__ = [
+    "COUNT_CODES",
     "PICK_PACK_CODES",
     "QUARANTINE_CODES",
     "RETURN_CODES",
@@ -104,10 +105,12 @@ SCAN_CODES: dict[str, CodeEntry] = {
         "accepted", "ok", "At pick: the picker is at the task's bin; now scan the lot."
     ),
     "wrong_bin": CodeEntry(
-        "rejected", "error", "At pick: not the task's bin; the message names the bin to go to."
+        "rejected",
+        "error",
+        "At pick or count: not the task's bin; the message names the bin to go to.",
     ),
     "bin_not_confirmed": CodeEntry(
-        "rejected", "error", "At pick: a lot was scanned before the task's bin label."
+        "rejected", "error", "At pick or count: a lot was scanned before the task's bin label."
     ),
     "picked": CodeEntry(
         "accepted", "ok", "At pick: the units moved from the bin to the picker's tote."
@@ -143,7 +146,7 @@ SCAN_CODES: dict[str, CodeEntry] = {
     "serial_required": CodeEntry(
         "rejected",
         "error",
-        "At pick, pack or return: the product is tracked by serial; scan a serial.",
+        "At pick, pack, return or count: the product is tracked by serial; scan a serial.",
     ),
     # Packing (a scan with `orderId`).
     "packed": CodeEntry(
@@ -164,7 +167,7 @@ SCAN_CODES: dict[str, CodeEntry] = {
     "lot_required": CodeEntry(
         "rejected",
         "error",
-        "At pack or return: the product is tracked by lot; scan the unit's lot.",
+        "At pack, return or count: the product is tracked by lot; scan the unit's lot.",
     ),
     "scan_a_unit": CodeEntry(
         "rejected", "error", "At pack or return: the barcode names no product (a bin or a badge)."
@@ -258,6 +261,36 @@ SCAN_CODES: dict[str, CodeEntry] = {
         "rejected", "error", "At return: the return is closed; it takes no more items."
     ),
     "unknown_return": CodeEntry("rejected", "error", "At return: there is no such return."),
+    # Counting (a scan with `countId`).
+    "count_started": CodeEntry(
+        "accepted",
+        "ok",
+        "At count: the bin's label; the count of the bin starts (where the ledger stands is "
+        "recorded) or goes on. Now scan each lot.",
+    ),
+    "counted": CodeEntry(
+        "accepted",
+        "ok",
+        "At count: the lot's units were added to what was counted of it in the bin (never "
+        "what the system expects: counts are blind).",
+    ),
+    "count_task_closed": CodeEntry(
+        "rejected", "error", "At count: the task is submitted or decided; nothing to count."
+    ),
+    "count_task_not_yours": CodeEntry(
+        "rejected",
+        "error",
+        "At count: the task is assigned to, or being counted by, another counter.",
+    ),
+    "recount_by_same_counter": CodeEntry(
+        "rejected",
+        "error",
+        "At count: a recount of a bin must be done by someone other than its first counter.",
+    ),
+    "serial_counted": CodeEntry(
+        "rejected", "error", "At count: this serial was counted already in this bin."
+    ),
+    "unknown_count_task": CodeEntry("rejected", "error", "At count: there is no such count task."),
 }
 """Every verdict code lotline gives a scan besides the parser's error codes."""
 
@@ -276,6 +309,8 @@ QUARANTINE_CODES = _section("quarantined", "no_quarantine_location")
 """The codes only a scan that pulls held stock into quarantine gets."""
 RETURN_CODES = _section("restocked", "unknown_return")
 """The codes only a scan of an item into a return gets."""
+COUNT_CODES = _section("count_started", "unknown_count_task")
+"""The codes only a scan of a count task gets."""
 
 
 @dataclass(frozen=True, slots=True)

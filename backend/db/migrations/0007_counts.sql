@@ -73,6 +73,8 @@ CREATE TABLE count_line (
     -- Not in the snapshot and never moved into the bin during the count: a lot found.
     unexpected   boolean NOT NULL DEFAULT false,
     scanned      boolean NOT NULL DEFAULT true,
+    -- The ledger movement (kind `count`) an approval wrote for a variance.
+    adjustment_id  bigint REFERENCES movement (id),
     counted_at   timestamptz NOT NULL DEFAULT now(),
     UNIQUE (task_id, lot_id)
 );
