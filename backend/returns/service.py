@@ -450,10 +450,10 @@ async def return_scan(
         )
     if scanned.product_id is None:
         return Step("scan_a_unit", "Scan the item's own barcode (its GTIN, lot and serial).")
-    if scanned.lot_id is None and scanned.tracking != "none":
-        return Step("lot_required", "Scan the item's lot barcode, not the product's alone.")
     if scanned.tracking in ("serial", "lot_serial") and scanned.serial is None:
         return Step("serial_required", "This product is tracked by serial: scan the unit's serial.")
+    if scanned.lot_id is None and scanned.tracking != "none":
+        return Step("lot_required", "Scan the item's lot barcode, not the product's alone.")
     units = 1 if scanned.serial is not None else (data.quantity or 1)
     shipped = await conn.fetch(_SHIPPED, [head["order_id"]])
     of_product = [row for row in shipped if row["product_id"] == scanned.product_id]
