@@ -228,50 +228,41 @@ owned AS (
                PARTITION BY c.customer_location_id)) AS owner_id
       FROM crossings c
 ),
-returned_by_order AS (
-    SELECT b.order_id, sum(b.quantity)::bigint AS returned
-      FROM owned b
-     WHERE NOT b.delivered AND b.order_id IS NOT NULL
-     GROUP BY b.order_id
-),
 shipments AS (
-    SELECT g.*, coalesce(r.returned, 0)::bigint AS returned
-      FROM (SELECT d.order_id, array_agg(d.id) AS movement_ids,
-                   min(d.owner_id) AS customer_id, min(d.channel_id) AS channel_id,
-                   (array_agg(d.customer_location_id ORDER BY d.id))[1] AS destination_id,
-                   sum(d.quantity)::bigint AS quantity, min(d.created_at) AS first_at,
-                   max(d.created_at) AS last_at
-              FROM owned d
-             WHERE d.delivered
-             GROUP BY d.order_id, CASE WHEN d.order_id IS NULL THEN d.id END) g
-      LEFT JOIN returned_by_order r ON r.order_id = g.order_id
+    SELECT d.order_id,
+           array_agg(d.id) FILTER (WHERE d.delivered) AS movement_ids,
+           min(d.owner_id) AS customer_id,
+           min(d.channel_id) AS channel_id,
+           (array_agg(d.customer_location_id ORDER BY d.id)
+                FILTER (WHERE d.delivered))[1] AS destination_id,
+           coalesce(sum(d.quantity) FILTER (WHERE d.delivered), 0)::bigint AS quantity,
+           coalesce(sum(d.quantity) FILTER (WHERE NOT d.delivered), 0)::bigint AS returned,
+           min(d.created_at) FILTER (WHERE d.delivered) AS first_at,
+           max(d.created_at) FILTER (WHERE d.delivered) AS last_at
+      FROM owned d
+     GROUP BY d.order_id, CASE WHEN d.order_id IS NULL THEN d.id END
+    HAVING bool_or(d.delivered)
 ),
 customers AS (
-    SELECT s.customer_id, CASE WHEN s.customer_id IS NULL THEN s.destination_id END
-               AS location_id,
-           array_agg(DISTINCT s.destination_id) AS destination_ids,
-           count(s.order_id) AS orders, sum(s.quantity)::bigint AS shipped,
-           min(s.first_at) AS first_at, max(s.last_at) AS last_at
-      FROM shipments s
+    SELECT d.owner_id AS customer_id,
+           CASE WHEN d.owner_id IS NULL THEN d.customer_location_id END AS location_id,
+           array_agg(DISTINCT d.customer_location_id) FILTER (WHERE d.delivered)
+               AS destination_ids,
+           count(DISTINCT d.order_id) FILTER (WHERE d.delivered) AS orders,
+           coalesce(sum(d.quantity) FILTER (WHERE d.delivered), 0)::bigint AS shipped,
+           coalesce(sum(d.quantity) FILTER (WHERE NOT d.delivered), 0)::bigint AS returned,
+           min(d.created_at) FILTER (WHERE d.delivered) AS first_at,
+           max(d.created_at) FILTER (WHERE d.delivered) AS last_at
+      FROM owned d
      GROUP BY 1, 2
-),
-customers_back AS (
-    SELECT b.owner_id, CASE WHEN b.owner_id IS NULL THEN b.customer_location_id END
-               AS location_id, sum(b.quantity)::bigint AS returned
-      FROM owned b
-     WHERE NOT b.delivered
-     GROUP BY 1, 2
+    HAVING bool_or(d.delivered)
 ),
 shipment_page AS (
     SELECT * FROM shipments ORDER BY first_at, coalesce(order_id, 0) LIMIT $2 OFFSET $3
 ),
 customer_page AS (
-    SELECT c.*, coalesce(r.returned, 0)::bigint AS returned
-      FROM customers c
-      LEFT JOIN customers_back r
-        ON r.owner_id IS NOT DISTINCT FROM c.customer_id
-       AND r.location_id IS NOT DISTINCT FROM c.location_id
-     ORDER BY c.first_at, c.customer_id NULLS FIRST, c.location_id LIMIT $2 OFFSET $3
+    SELECT * FROM customers
+     ORDER BY first_at, customer_id NULLS FIRST, location_id LIMIT $2 OFFSET $3
 )
 SELECT head.*,
        (SELECT coalesce(sum(quantity), 0) FROM ledger WHERE kind = 'receipt')::bigint
