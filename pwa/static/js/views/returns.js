@@ -43,7 +43,7 @@ function labelOf(choices, value) {
 }
 
 function customerName(order) {
-  return order?.customer?.name ?? order?.customerName ?? "";
+  return order?.customerName ?? "";
 }
 
 export function showReturnList(root, { session, onSignOut, go, nav }) {
@@ -135,16 +135,18 @@ export function showReturnList(root, { session, onSignOut, go, nav }) {
     results.replaceChildren();
     preview.hidden = false;
     open.hidden = false;
+    open.textContent = order.openReturnId ? "Continue its return" : "Open return";
     preview.dataset.orderId = order.id;
     preview.replaceChildren(
       h("p", { class: "order-id", id: "preview-order" }, order.externalId),
       h("p", { class: "order-customer" }, [customerName(order), order.channel].filter(Boolean).join(" · ")),
+      order.openReturnId ? h("p", { class: "warning-message", id: "return-already-open" }, "A return of this order is open: scanning continues it.") : null,
       order.shippedAt ? h("p", { class: "row-note" }, `Shipped ${order.shippedAt.slice(0, 10)}`) : null,
       h("ul", { class: "pack-lines" }, (order.lines ?? []).map((line) =>
         h("li", { class: "pack-line" },
           h("span", { class: "line-what" }, `${line.sku}${line.productName ? ` · ${line.productName}` : ""}`),
-          h("span", { class: "line-counts" }, `${line.shipped ?? line.quantity} shipped`),
-          h("span", { class: "row-note" }, (line.lots ?? []).map((lot) => lot.lotCode).join(", "))))),
+          h("span", { class: "line-counts" }, `${line.shipped} shipped${line.returned ? ` · ${line.returned} returned` : ""}`),
+          h("span", { class: "row-note" }, (line.lots ?? []).map((lot) => `${lot.lotCode} × ${lot.shipped}`).join(", "))))),
     );
     preview.scrollIntoView({ block: "nearest" });
   }
@@ -216,7 +218,7 @@ export function showReturn(root, { session, onSignOut, go, returnId }) {
     session,
     onSignOut,
     actions,
-    back: { label: "Returns", onClick: () => go("#/returns") },
+    back: { label: "List", onClick: () => go("#/returns") },
     contentId: "return",
     onScan: (scan) => inTurn(() => scanned(scan)),
     onCameraError: (text) => {
@@ -275,7 +277,6 @@ export function showReturn(root, { session, onSignOut, go, returnId }) {
     blocker.replaceChildren(
       title ? h("p", { class: "flag-title", id: "flag-title" }, title) : null,
       rejection(text, code, scan),
-      title ? h("p", { class: "flag-note" }, "Set it aside: it is flagged on the return for a supervisor.") : null,
       continueButton);
     blocker.hidden = false;
     signal(feedback);
@@ -486,17 +487,16 @@ export function showReturn(root, { session, onSignOut, go, returnId }) {
 }
 
 function itemEntry(item) {
-  const where = item.location?.code ?? item.destination?.code ?? item.locationCode ?? item.destination ?? "";
   return h("li", {
     class: `return-item${item.flagged ? " flagged" : ""}`,
     "data-flagged": String(Boolean(item.flagged)),
-    "data-disposition": item.flagged ? "" : item.disposition ?? "",
+    "data-disposition": item.flagged ? "" : item.forced ? "quarantine" : item.disposition ?? "",
     "data-lot-code": item.lotCode ?? "",
   },
-    h("span", { class: "row-title" }, `${item.quantity ?? 1} × ${item.lotCode ?? item.raw ?? "?"}${item.serial ? ` · ${item.serial}` : ""}`),
+    h("span", { class: "row-title" }, `${item.quantity} × ${item.lotCode ?? item.sku}${item.serial ? ` · ${item.serial}` : ""}`),
     item.flagged
       ? h("span", { class: "item-flag" }, `FLAGGED · ${FLAG_TITLES[item.flagCode] ?? item.flagCode ?? ""}`)
       : h("span", { class: "row-note" },
-          [labelOf(DISPOSITIONS, item.disposition), typeof where === "string" ? where : "", labelOf(RETURN_REASONS, item.reason)]
+          [item.forced ? "Forced to quarantine" : labelOf(DISPOSITIONS, item.disposition), item.destination, labelOf(RETURN_REASONS, item.reason)]
             .filter(Boolean).join(" · ")));
 }
