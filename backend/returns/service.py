@@ -462,6 +462,8 @@ async def return_scan(
         message = _not_shipped_message(of_product)
         await _flag(conn, head, scanned, data, actor, units, "not_shipped_on_order", message)
         return Step("not_shipped_on_order", message, lot_id=scanned.lot_id)
+    # An untracked product keeps all its stock in one lot; a GTIN alone names that one.
+    mine = [row for row in mine if row["lot_id"] == mine[0]["lot_id"]]
     lot_code = mine[0]["lot_code"]
     if scanned.serial is not None:
         mine = [row for row in mine if scanned.serial in row["serials"]]
@@ -501,11 +503,15 @@ async def return_scan(
             target = await resolve_location(conn, data.location)
         except DomainError as error:
             return Step(error.code, error.detail)
-        if target["kind"] != "bin" or target["warehouse_id"] != head["warehouse_id"]:
+        if (
+            target["kind"] != "bin"
+            or not target["active"]
+            or target["warehouse_id"] != head["warehouse_id"]
+        ):
             return Step(
                 "restock_not_a_bin",
                 f"{target['warehouse']}/{target['code']} is not a bin of {head['warehouse']}: "
-                "restock goes into a bin of the warehouse the order shipped from.",
+                "restock goes into an active bin of the warehouse the order shipped from.",
                 lot_id=lot["id"],
             )
     else:

@@ -317,6 +317,37 @@ async def test_an_expired_lots_item_is_never_restocked(
     assert await balance(db, lot, "FUL/QUARANTINE") == (1, 0)
 
 
+async def test_an_untracked_products_item_is_named_by_its_gtin_alone(
+    admin_client, as_picker, as_packer, clerk, floor, db
+):
+    cups = await product(admin_client, tracking="none")
+    received = await ok(
+        admin_client.post(
+            "/api/receipts",
+            json={
+                "idempotencyKey": str(uuid.uuid4()),
+                "sku": cups.sku,
+                "quantity": 3,
+                "location": floor.bins[1],
+            },
+        )
+    )
+    lot = received["lot"]["id"]
+    order = await ship(admin_client, as_picker, as_packer, floor, [(cups, 2)])
+    returned = await open_return(clerk, order)
+    answer = await item(
+        clerk,
+        returned,
+        gs1(cups.gtin),
+        reason="unwanted",
+        disposition="restock",
+        location=floor.bin_labels[1],
+    )
+    assert answer["code"] == "restocked"
+    assert await balance(db, lot, floor.bins[1]) == (2, 0)
+    assert await customer_units(db, lot) == 1
+
+
 # --- flagged: did not ship on the order -----------------------------------------------------
 
 
