@@ -387,6 +387,23 @@ async def test_a_loss_larger_than_the_free_units_is_refused_and_nothing_is_writt
     ledger_equal(database_url)
 
 
+async def test_a_held_lot_is_counted_like_any_other(admin_client, crew):
+    oats = await product(admin_client)
+    where = await new_bin(admin_client)
+    held = await stock(admin_client, oats, "HELD-C1", 3, where.name)
+    await ok(
+        admin_client.post(
+            "/api/holds",
+            json={"kind": "hold", "reason": "Lab check", "lots": [held]},
+        )
+    )
+    task_id = await count_of_bin(crew.supervisor, where)
+    await count_scan(crew.first, task_id, where.label)
+    answer = await count_scan(crew.first, task_id, gs1(oats.gtin, "HELD-C1"), quantity=3)
+    assert (answer["verdict"], answer["code"]) == ("accepted", "counted")
+    assert answer["count"]["lines"][0]["counted"] == 3
+
+
 async def test_a_retried_count_scan_counts_once(admin_client, crew):
     oats = await product(admin_client)
     where = await new_bin(admin_client)
