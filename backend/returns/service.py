@@ -572,8 +572,9 @@ def _not_shipped_message(of_product: list[asyncpg.Record]) -> str:
     if not of_product:
         return "This product did not ship on this order: set it aside for a supervisor."
     codes = sorted({row["lot_code"] for row in of_product})
+    shown = ", ".join(codes[:5]) + (f" and {len(codes) - 5} more" if len(codes) > 5 else "")
     return (
-        f"This lot did not ship on this order (it shipped lot {', '.join(codes)} of "
+        f"This lot did not ship on this order (it shipped lot {shown} of "
         f"{of_product[0]['sku']}): set it aside for a supervisor."
     )
 
