@@ -126,6 +126,8 @@ async def test_a_return_takes_back_the_lot_that_shipped_and_flags_one_that_did_n
         assert await items.count() == 2
         flag = page.locator("#return-items .return-item.flagged")
         assert await flag.get_attribute("data-lot-code") == pick_site.late.code
+        text = await page.inner_text("#return")
+        assert "null" not in text and "undefined" not in text, text
     finally:
         await context.close()
 

@@ -13,21 +13,18 @@ import { oneAtATime, rejection, scanningScreen, sendScan, tell } from "./scannin
 
 const MAX_COUNT = 1_000_000;
 
+/** Replace `element`'s children; null ones (parts not shown) are left out. */
+function fill(element, ...children) {
+  element.replaceChildren(...children.filter(Boolean));
+}
+
 function isRecount(task) {
-  return Boolean(task.recountOf ?? task.recount ?? task.kind === "recount");
-}
-
-function binCode(task) {
-  return task.bin?.code ?? task.location?.code ?? task.binCode ?? "";
-}
-
-function binBarcode(task) {
-  return task.bin?.barcode ?? task.location?.barcode ?? task.binBarcode ?? null;
+  return Boolean(task.recountOf);
 }
 
 /** Whether the counter has scanned the bin's label (the task's start). */
 function started(task) {
-  return Boolean(task.startedAt ?? task.binConfirmed ?? task.status === "counting");
+  return Boolean(task.startedAt);
 }
 
 /** Expected quantities are shown only where the count says it is not blind. */
@@ -60,7 +57,7 @@ export function showCountTasks(root, { session, onSignOut, go, nav, handoff }) {
   function scanned(scan) {
     const wanted = scan.raw.toUpperCase();
     const task = tasks.find((candidate) =>
-      [binBarcode(candidate), binCode(candidate)].some((value) => value && value.toUpperCase() === wanted));
+      [candidate.bin.barcode, candidate.bin.code].some((value) => value && value.toUpperCase() === wanted));
     if (task) {
       go(`#/count/${task.id}`, { scan });
       return;
@@ -73,10 +70,10 @@ export function showCountTasks(root, { session, onSignOut, go, nav, handoff }) {
     list.replaceChildren(...tasks.map((task) =>
       h("li", {},
         h("button", { type: "button", class: "task count-task", id: `count-task-${task.id}`, "data-task-id": task.id, onClick: () => go(`#/count/${task.id}`) },
-          h("span", { class: "task-bin" }, binCode(task)),
+          h("span", { class: "task-bin" }, task.bin.code),
           h("span", { class: "task-quantity" }, isRecount(task) ? "Recount" : started(task) ? "Started" : ""),
           task.note ? h("span", { class: "task-what" }, task.note) : null,
-          h("span", { class: "task-order" }, `Count ${task.countId ?? ""}${task.assignee ? ` · ${task.assignee}` : " · anyone"}`)))));
+          h("span", { class: "task-order" }, `Count ${task.countId} · ${task.assignee ?? "anyone"}`)))));
     if (!tasks.length) list.append(h("li", { class: "none", id: "no-count-tasks" }, "No bins to count."));
   }
 
@@ -120,7 +117,7 @@ export function showCount(root, { session, onSignOut, go, taskId, handoff }) {
   root.append(sheet);
 
   function counting() {
-    return task && ["open", "counting"].includes(task.status ?? "open");
+    return task && ["open", "counting"].includes(task.status);
   }
 
   function render() {
@@ -129,15 +126,15 @@ export function showCount(root, { session, onSignOut, go, taskId, handoff }) {
     const expected = showsExpected(task);
     submit.hidden = !counting() || step === "bin";
     card.dataset.taskId = task.id;
-    card.dataset.status = task.status ?? "";
-    card.replaceChildren(
+    card.dataset.status = task.status;
+    fill(card,
       h("div", { class: "pick-head" },
         h("p", { class: "step", id: "count-step", "data-step": step },
           !counting() ? "Submitted" : step === "bin" ? "1 · Scan the bin" : "2 · Scan each lot"),
         isRecount(task) ? h("p", { class: "status-chip recount-chip", id: "recount-chip" }, "RECOUNT") : null),
       h("div", { class: `pick-field pick-bin${step === "lot" ? " confirmed" : ""}` },
         h("span", { class: "field-label" }, step === "lot" ? "Bin ✓" : "Bin"),
-        h("p", { class: "bin-code", id: "count-bin" }, binCode(task))),
+        h("p", { class: "bin-code", id: "count-bin" }, task.bin.code)),
       task.note ? h("p", { class: "order-note" }, task.note) : null,
       step === "lot"
         ? h("p", { class: "hint" }, "Scan a unit of each lot in the bin and enter how many there are. Tap a line to correct it.")
@@ -150,12 +147,12 @@ export function showCount(root, { session, onSignOut, go, taskId, handoff }) {
             class: "count-line",
             id: `count-line-${line.lotId}`,
             "data-lot-id": line.lotId,
-            "data-counted": line.counted ?? 0,
+            "data-counted": line.counted,
             disabled: !counting(),
             onClick: () => correct(line),
           },
             h("span", { class: "row-title" }, line.lotCode),
-            h("span", { class: "count-counted" }, String(line.counted ?? 0)),
+            h("span", { class: "count-counted" }, String(line.counted)),
             h("span", { class: "row-note" }, [line.sku, line.productName].filter(Boolean).join(" · ")),
             expected && line.expected !== undefined && line.expected !== null
               ? h("span", { class: "row-note count-expected" }, `System: ${line.expected}`)
@@ -233,7 +230,7 @@ export function showCount(root, { session, onSignOut, go, taskId, handoff }) {
     signal("ok");
     openPad({
       title: `Lot ${parsed.lot}`,
-      note: already ? `Adds to the ${already.counted ?? 0} counted` : "How many units of this lot are in the bin?",
+      note: already ? `Adds to the ${already.counted} counted` : "How many units of this lot are in the bin?",
       confirm: "Count",
       allowZero: false,
       onConfirm: (quantity) => send(scan, { quantity }),
@@ -244,7 +241,7 @@ export function showCount(root, { session, onSignOut, go, taskId, handoff }) {
     if (!counting()) return;
     openPad({
       title: `Lot ${line.lotCode}`,
-      note: `Counted ${line.counted ?? 0}. Enter the right count.`,
+      note: `Counted ${line.counted}. Enter the right count.`,
       confirm: "Set count",
       allowZero: true,
       onConfirm: (quantity) => setLine(line, quantity),
@@ -291,7 +288,7 @@ export function showCount(root, { session, onSignOut, go, taskId, handoff }) {
   submit.addEventListener("click", () => {
     const lines = task.lines ?? [];
     sheet.replaceChildren(
-      h("p", { class: "sheet-title" }, `Submit the count of bin ${binCode(task)}?`),
+      h("p", { class: "sheet-title" }, `Submit the count of bin ${task.bin.code}?`),
       h("p", { class: "pad-note" },
         `${lines.length} ${lines.length === 1 ? "lot" : "lots"} counted. Any lot you did not scan counts as none in this bin.`),
       h("button", { type: "button", class: "primary big", id: "submit-confirm", onClick: () => inTurn(submitCount) }, "Submit"),
@@ -314,7 +311,7 @@ export function showCount(root, { session, onSignOut, go, taskId, handoff }) {
       submit.disabled = false;
     }
     signal("ok");
-    go("#/count", { replace: true, message: `Bin ${binCode(task)} counted. Thank you.` });
+    go("#/count", { replace: true, message: `Bin ${task.bin.code} counted. Thank you.` });
   }
 
   inTurn(load);

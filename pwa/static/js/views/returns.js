@@ -38,6 +38,11 @@ const FLAG_TITLES = {
   return_exceeds_shipped: "More than shipped on this order",
 };
 
+/** Replace `element`'s children; null ones (parts not shown) are left out. */
+function fill(element, ...children) {
+  element.replaceChildren(...children.filter(Boolean));
+}
+
 function labelOf(choices, value) {
   return choices.find(([key]) => key === value)?.[1] ?? value;
 }
@@ -137,7 +142,7 @@ export function showReturnList(root, { session, onSignOut, go, nav }) {
     open.hidden = false;
     open.textContent = order.openReturnId ? "Continue its return" : "Open return";
     preview.dataset.orderId = order.id;
-    preview.replaceChildren(
+    fill(preview,
       h("p", { class: "order-id", id: "preview-order" }, order.externalId),
       h("p", { class: "order-customer" }, [customerName(order), order.channel].filter(Boolean).join(" · ")),
       order.openReturnId ? h("p", { class: "warning-message", id: "return-already-open" }, "A return of this order is open: scanning continues it.") : null,
@@ -252,7 +257,7 @@ export function showReturn(root, { session, onSignOut, go, returnId }) {
     const items = returned.items ?? [];
     stepper.setMax(Math.max(1, ...lines.map((line) => line.shipped - line.returned)));
     card.dataset.status = returned.status;
-    card.replaceChildren(
+    fill(card,
       h("p", { class: "order-id", id: "return-order" }, returned.order?.externalId ?? ""),
       h("p", { class: "order-customer" }, [customerName(returned.order), returned.order?.channel].filter(Boolean).join(" · ")),
       isOpen()
@@ -274,7 +279,7 @@ export function showReturn(root, { session, onSignOut, go, returnId }) {
   /** A refusal covers the screen, red, until tapped away: the item in hand goes aside. */
   function block(text, code, { scan = null, feedback = "error", title = null } = {}) {
     blocked = true;
-    blocker.replaceChildren(
+    fill(blocker,
       title ? h("p", { class: "flag-title", id: "flag-title" }, title) : null,
       rejection(text, code, scan),
       continueButton);
