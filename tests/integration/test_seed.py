@@ -180,9 +180,7 @@ async def test_history_has_moves_between_bins_and_warehouses(seeded, db):
     assert across >= 1
 
 
-async def test_orders_wait_with_a_wave_already_dealt_to_the_picker_and_two_have_shipped(
-    seeded, db
-):
+async def test_orders_wait_with_a_wave_already_dealt_to_the_picker_and_two_have_shipped(seeded, db):
     statuses = {
         row["status"]: row["n"]
         for row in await db.fetch("SELECT status, count(*) AS n FROM sales_order GROUP BY status")
