@@ -73,7 +73,7 @@ export function showCountTasks(root, { session, onSignOut, go, nav, handoff }) {
           h("span", { class: "task-bin" }, task.bin.code),
           h("span", { class: "task-quantity" }, isRecount(task) ? "Recount" : started(task) ? "Started" : ""),
           task.note ? h("span", { class: "task-what" }, task.note) : null,
-          h("span", { class: "task-order" }, `Count ${task.countId} · ${task.assignee ?? "anyone"}`)))));
+          h("span", { class: "task-order" }, `${task.bin.warehouse} · count ${task.countId} · ${task.assignee ?? "anyone"}`)))));
     if (!tasks.length) list.append(h("li", { class: "none", id: "no-count-tasks" }, "No bins to count."));
   }
 
