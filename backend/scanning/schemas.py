@@ -97,6 +97,9 @@ class ScanLot(LotOut, kw_only=True):
     """The lot a scan names. At `lookup` it is the whole lot card of GET /api/lots/{id}, with
     on hand by location and the most recent movements; elsewhere those two are null."""
 
+    on_hand_total: int | None  # type: ignore[assignment]
+    """Units of the lot at the warehouses; null at `count`, where it could tell a counter
+    the quantity a blind count keeps from them."""
     on_hand: list[OnHand] | None = None
     history: list[MovementOut] | None = None
 

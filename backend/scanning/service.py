@@ -334,6 +334,9 @@ async def record_scan(conn: asyncpg.Connection, data: ScanIn, actor: Actor) -> O
     _check_context(data.context, actor)
     parsed = parse_barcode(data.raw, symbology=data.symbology, separators=data.separators or ())
     found = await _resolve(conn, data.context, parsed, data.raw)
+    if data.context == "count" and found.lot is not None:
+        # A blind count must not learn the lot's stock from its card.
+        found.lot = msgspec.structs.replace(found.lot, on_hand_total=None)
     digest = request_digest(data)
     if _is_step(data):
         return await _record_step(conn, data, actor, parsed, found, digest)

@@ -128,6 +128,10 @@ async def count_scan(
     REACHED.add(body["code"])
     if blind_count and body["count"] is not None:
         assert hidden_keys(body["count"]) == set(), body["count"]
+    if blind_count and body["lot"] is not None:
+        # The lot card would tell the units of a lot held in one bin.
+        assert body["lot"]["onHandTotal"] is None, body["lot"]
+        assert (body["lot"]["onHand"], body["lot"]["history"]) == (None, None), body["lot"]
     return body
 
 
