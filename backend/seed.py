@@ -35,6 +35,8 @@ from backend.catalog.service import (
     create_supplier,
     create_warehouse,
 )
+from backend.counts.schemas import CountIn, CountRule
+from backend.counts.service import create_count
 from backend.db.engine import init_connection
 from backend.db.reference_cache import ReferenceCache
 from backend.domain.check_digits import gs1_check_digit
@@ -891,6 +893,19 @@ async def _ship(seeder: _Seeder, order_ids: list[int]) -> None:
         )
 
 
+async def _counts(seeder: _Seeder) -> None:
+    """A blind count of MAIN's bins that hold lots expiring within 60 days, for the counter."""
+    await create_count(
+        seeder.conn,
+        CountIn(
+            warehouse="MAIN",
+            rule=CountRule(expiring_within_days=60),
+            note="Short-dated lots: count before the weekend",
+        ),
+        seeder.actors["supervisor"],
+    )
+
+
 async def _create_sites(conn: asyncpg.Connection, seeder: _Seeder) -> None:
     for site in _SITES:
         await create_warehouse(conn, WarehouseIn(code=site.code, name=site.name))
@@ -956,6 +971,7 @@ async def _summary(conn: asyncpg.Connection) -> str:
                   (SELECT count(*) FROM movement) AS movements,
                   (SELECT count(*) FROM sales_order) AS orders,
                   (SELECT count(*) FROM pick_task) AS tasks,
+                  (SELECT count(*) FROM count_task) AS count_tasks,
                   (SELECT coalesce(sum(b.quantity), 0) FROM stock_balance b
                      JOIN location l ON l.id = b.location_id
                     WHERE l.kind <> 'customer') AS units"""
@@ -966,7 +982,8 @@ async def _summary(conn: asyncpg.Connection) -> str:
         f"{row['products']} products, {row['lots']} lots ({row['expired']} expired, "
         f"{row['expiring']} expiring within 30 days), {row['serials']} serials, "
         f"{row['movements']} movements, {row['units']} units on hand, "
-        f"{row['orders']} orders ({row['tasks']} pick tasks for the picker)"
+        f"{row['orders']} orders ({row['tasks']} pick tasks for the picker), "
+        f"{row['count_tasks']} bins to count"
     )
 
 
@@ -1011,6 +1028,7 @@ async def seed_demo(database_url: str) -> None:
                     await _receive_untracked(seeder, product)
             await _floor_activity(seeder)
             await _orders(seeder)
+            await _counts(seeder)
             summary = await _summary(conn)
         print(summary)
     finally:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import asyncpg
 import pytest
@@ -210,6 +210,18 @@ async def test_orders_wait_with_a_wave_already_dealt_to_the_picker_and_two_have_
     )
     assert tasks and {task["username"] for task in tasks} == {"picker"}
     assert all(t["status"] == "released" and t["allocated"] <= t["on_hand"] for t in tasks)
+
+
+async def test_a_blind_count_of_the_short_dated_bins_waits_for_the_counter(seeded, db):
+    tasks = await db.fetch(
+        """SELECT t.status, c.blind, t.location_id,
+                  (SELECT min(l.expiry_date) FROM stock_balance b JOIN lot l ON l.id = b.lot_id
+                    WHERE b.location_id = t.location_id AND b.quantity > 0) AS soonest
+             FROM count_task t JOIN cycle_count c ON c.id = t.count_id"""
+    )
+    assert tasks and all(t["status"] == "open" and t["blind"] for t in tasks)
+    soon = date.today() + timedelta(days=60)
+    assert all(t["soonest"] is not None and t["soonest"] <= soon for t in tasks)
 
 
 async def test_ledger_equals_balances(seeded, db):
