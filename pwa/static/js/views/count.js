@@ -9,7 +9,8 @@ import { api } from "../api.js";
 import { h } from "../dom.js";
 import { signal } from "../feedback.js";
 import { uuid } from "../uuid.js";
-import { oneAtATime, rejection, scanningScreen, sendScan, tell } from "./scanning-screen.js";
+import { acceptance, cameraErrorIn, rejection, scanningScreen, sendScan, tell } from "./scanning-screen.js";
+import { taskScreen } from "./task-screen.js";
 
 const MAX_COUNT = 1_000_000;
 
@@ -45,10 +46,7 @@ export function showCountTasks(root, { session, onSignOut, go, nav, handoff }) {
     contentId: "count-tasks",
     entryLabel: "Bin label",
     onScan: scanned,
-    onCameraError: (text) => {
-      tell(message, rejection(text, "camera_unavailable"));
-      signal("error");
-    },
+    onCameraError: cameraErrorIn(message),
   });
   const notice = handoff?.message ? h("p", { class: "done-message", id: "notice", role: "status" }, handoff.message) : null;
   screen.content.append(...[notice, message, h("h2", { class: "list-heading" }, "Bins to count"), list].filter(Boolean));
@@ -91,30 +89,22 @@ export function showCountTasks(root, { session, onSignOut, go, nav, handoff }) {
 
 export function showCount(root, { session, onSignOut, go, taskId, handoff }) {
   let task = null;
-  const inTurn = oneAtATime();
   const pad = numberPad();
 
   const submit = h("button", { type: "button", class: "primary big", id: "submit-count", hidden: true }, "Submit count");
-  const actions = h("div", { class: "dock-row" }, submit);
-  const card = h("article", { class: "count-card", id: "count-card" }, h("p", { class: "pending" }, "Loading the task…"));
-  const message = h("div", { class: "scan-message brief", id: "count-message" });
-  const sheet = h("div", { class: "sheet count-sheet", id: "count-sheet", role: "dialog", "aria-modal": "true", hidden: true });
-
-  const screen = scanningScreen(root, {
+  const screen = taskScreen(root, {
     title: "Count",
     session,
     onSignOut,
-    actions,
+    actions: h("div", { class: "dock-row" }, submit),
     back: { label: "Bins", onClick: () => go("#/count") },
     contentId: "count",
-    onScan: (scan) => inTurn(() => scanned(scan)),
-    onCameraError: (text) => {
-      tell(message, rejection(text, "camera_unavailable"));
-      signal("error");
-    },
+    card: { id: "count-card", class: "count-card", loading: "Loading the task…" },
+    messageId: "count-message",
+    sheet: { id: "count-sheet", class: "sheet count-sheet" },
+    onScan: scanned,
   });
-  screen.content.append(message, card);
-  root.append(sheet);
+  const { card, message, sheet, inTurn } = screen;
 
   function counting() {
     return task && ["open", "counting"].includes(task.status);
@@ -180,11 +170,7 @@ export function showCount(root, { session, onSignOut, go, taskId, handoff }) {
       tell(message, rejection(verdict.message, verdict.code, scan));
       return;
     }
-    tell(message, h("p", {
-      class: verdict.feedback === "warn" ? "warning-message" : "ok-message",
-      id: "count-accepted",
-      "data-code": verdict.code,
-    }, verdict.message));
+    tell(message, acceptance(verdict, "count-accepted"));
   }
 
   async function send(scan, fields = {}) {
@@ -316,12 +302,7 @@ export function showCount(root, { session, onSignOut, go, taskId, handoff }) {
 
   inTurn(load);
   if (handoff?.scan) inTurn(() => scanned(handoff.scan));
-  return {
-    destroy() {
-      screen.destroy();
-      sheet.remove();
-    },
-  };
+  return screen;
 }
 
 /** A big number pad: digits, delete, clear; `value` is null until a digit is tapped. */

@@ -8,7 +8,8 @@ import { api } from "../api.js";
 import { h } from "../dom.js";
 import { signal } from "../feedback.js";
 import { uuid } from "../uuid.js";
-import { oneAtATime, quantityStepper, rejection, scanningScreen, sendScan, tell } from "./scanning-screen.js";
+import { acceptance, cameraErrorIn, quantityStepper, rejection, scanningScreen, sendScan, tell } from "./scanning-screen.js";
+import { refusalBlocker, taskScreen } from "./task-screen.js";
 
 function sum(lines, field) {
   return lines.reduce((total, line) => total + (line[field] ?? 0), 0);
@@ -32,10 +33,7 @@ export function showPackList(root, { session, onSignOut, go, nav }) {
     contentId: "pack-list",
     entryLabel: "Order number",
     onScan: findOrder,
-    onCameraError: (text) => {
-      tell(message, rejection(text, "camera_unavailable"));
-      signal("error");
-    },
+    onCameraError: cameraErrorIn(message),
   });
   screen.content.append(heading, message, list);
 
@@ -98,47 +96,26 @@ export function showPackList(root, { session, onSignOut, go, nav }) {
 
 export function showPackOrder(root, { session, onSignOut, go, orderId }) {
   let order = null;
-  let blocked = false;
-  const inTurn = oneAtATime();
 
   const stepper = quantityStepper({ id: "pack-quantity" });
   const ship = h("button", { type: "button", class: "primary big", id: "ship", hidden: true }, "Ship");
   const next = h("button", { type: "button", class: "primary big", id: "next-order", hidden: true }, "Next order");
   const stepperRow = h("div", { class: "dock-row" }, stepper.element);
-  const actions = h("div", { class: "pack-actions" }, stepperRow, ship, next);
-  const summary = h("article", { class: "pack-card", id: "pack-card" }, h("p", { class: "pending" }, "Loading the order…"));
-  const message = h("div", { class: "scan-message brief", id: "pack-message" });
-  const continueButton = h("button", { type: "button", class: "big", id: "dismiss" }, "Continue");
-  const blocker = h("div", { class: "blocker", id: "blocker", role: "alertdialog", "aria-modal": "true", hidden: true });
-
-  const screen = scanningScreen(root, {
+  // A refusal covers the screen, red, until tapped away: the unit in hand must not go in.
+  const blocker = refusalBlocker();
+  const screen = taskScreen(root, {
     title: "Pack",
     session,
     onSignOut,
-    actions,
+    actions: h("div", { class: "pack-actions" }, stepperRow, ship, next),
     back: { label: "Orders", onClick: () => go("#/pack") },
     contentId: "pack-order",
-    onScan: (scan) => inTurn(() => scanned(scan)),
-    onCameraError: (text) => {
-      tell(message, rejection(text, "camera_unavailable"));
-      signal("error");
-    },
+    card: { id: "pack-card", class: "pack-card", loading: "Loading the order…" },
+    messageId: "pack-message",
+    overlays: [blocker.element],
+    onScan: scanned,
   });
-  screen.content.append(message, summary);
-  root.append(blocker);
-
-  /** A refusal covers the screen, red, until tapped away: the unit in hand must not go in. */
-  function block(text, code, { scan = null, feedback = "error" } = {}) {
-    blocked = true;
-    blocker.replaceChildren(rejection(text, code, scan), continueButton);
-    blocker.hidden = false;
-    signal(feedback);
-  }
-
-  continueButton.addEventListener("click", () => {
-    blocked = false;
-    blocker.hidden = true;
-  });
+  const { card: summary, message, inTurn } = screen;
 
   function render() {
     const picked = sum(order.lines, "picked");
@@ -162,7 +139,7 @@ export function showPackOrder(root, { session, onSignOut, go, orderId }) {
 
   async function scanned(scan) {
     if (!order) return;
-    if (blocked) {
+    if (blocker.blocked) {
       signal("error");
       return;
     }
@@ -172,19 +149,19 @@ export function showPackOrder(root, { session, onSignOut, go, orderId }) {
       verdict = await sendScan("pack", scan, { orderId: order.id, quantity: stepper.value });
     } catch (problem) {
       tell(message);
-      block(problem.message, problem.code, { scan });
+      blocker.block(problem.message, problem.code, { scan });
       return;
     }
     if (verdict.order) order = verdict.order;
     render();
     if (verdict.verdict !== "accepted") {
       tell(message);
-      block(verdict.message, verdict.code, { scan, feedback: verdict.feedback });
+      blocker.block(verdict.message, verdict.code, { scan, feedback: verdict.feedback });
       return;
     }
     signal(verdict.feedback);
     stepper.reset();
-    tell(message, h("p", { class: verdict.feedback === "warn" ? "warning-message" : "ok-message", id: "scan-accepted", "data-code": verdict.code }, verdict.message));
+    tell(message, acceptance(verdict, "scan-accepted"));
   }
 
   // A retry after a lost answer reuses the key, so the order ships once; after a refusal (a
@@ -199,7 +176,7 @@ export function showPackOrder(root, { session, onSignOut, go, orderId }) {
     } catch (problem) {
       if (problem.status) shipKey = uuid();
       tell(message);
-      block(problem.message, problem.code);
+      blocker.block(problem.message, problem.code);
       return;
     } finally {
       ship.disabled = false;
@@ -221,12 +198,7 @@ export function showPackOrder(root, { session, onSignOut, go, orderId }) {
       signal("error");
     }
   });
-  return {
-    destroy() {
-      screen.destroy();
-      blocker.remove();
-    },
-  };
+  return screen;
 }
 
 function lineEntry(line) {

@@ -12,16 +12,8 @@ import { signal } from "../feedback.js";
 import { onLive } from "../live.js";
 import { deviceId } from "../session.js";
 import { uuid } from "../uuid.js";
-import {
-  daysUntil,
-  expiryText,
-  oneAtATime,
-  quantityStepper,
-  rejection,
-  scanningScreen,
-  sendScan,
-  tell,
-} from "./scanning-screen.js";
+import { daysUntil, expiryText, quantityStepper, rejection, sendScan, tell } from "./scanning-screen.js";
+import { taskScreen } from "./task-screen.js";
 
 const SHORT_REASONS = [
   ["not_found", "Not found"],
@@ -40,30 +32,22 @@ export function showPick(root, { session, onSignOut, go, taskId, handoff }) {
   let task = null;
   let tasks = [];
   const heldLots = new Set();
-  const inTurn = oneAtATime();
 
   const stepper = quantityStepper({ id: "pick-quantity" });
   const shortButton = h("button", { type: "button", class: "short", id: "short" }, "Short");
-  const actions = h("div", { class: "dock-row pick-actions" }, stepper.element, shortButton);
-  const card = h("article", { class: "pick-card", id: "pick-card" }, h("p", { class: "pending" }, "Loading the task…"));
-  const message = h("div", { class: "scan-message brief", id: "pick-message" });
-  const sheet = h("div", { class: "sheet", id: "short-sheet", role: "dialog", "aria-modal": "true", hidden: true });
-
-  const screen = scanningScreen(root, {
+  const screen = taskScreen(root, {
     title: "Pick",
     session,
     onSignOut,
-    actions,
+    actions: h("div", { class: "dock-row pick-actions" }, stepper.element, shortButton),
     back: { label: "Tasks", onClick: () => go("#/tasks") },
     contentId: "pick",
-    onScan: (scan) => inTurn(() => scanned(scan)),
-    onCameraError: (text) => {
-      tell(message, rejection(text, "camera_unavailable"));
-      signal("error");
-    },
+    card: { id: "pick-card", class: "pick-card", loading: "Loading the task…" },
+    messageId: "pick-message",
+    sheet: { id: "short-sheet", class: "sheet" },
+    onScan: scanned,
   });
-  screen.content.append(message, card);
-  root.append(sheet);
+  const { card, message, sheet, inTurn } = screen;
 
   function render() {
     const step = task.binConfirmed ? "lot" : "bin";
@@ -264,7 +248,6 @@ export function showPick(root, { session, onSignOut, go, taskId, handoff }) {
     destroy() {
       stopListening.forEach((stop) => stop());
       screen.destroy();
-      sheet.remove();
     },
   };
 }

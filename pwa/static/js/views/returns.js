@@ -10,7 +10,8 @@ import { api } from "../api.js";
 import { h } from "../dom.js";
 import { signal } from "../feedback.js";
 import { uuid } from "../uuid.js";
-import { oneAtATime, quantityStepper, rejection, scanningScreen, sendScan, tell } from "./scanning-screen.js";
+import { acceptance, cameraErrorIn, oneAtATime, quantityStepper, rejection, scanningScreen, sendScan, tell } from "./scanning-screen.js";
+import { refusalBlocker, taskScreen } from "./task-screen.js";
 
 export const RETURN_REASONS = [
   ["damaged", "Damaged"],
@@ -72,10 +73,7 @@ export function showReturnList(root, { session, onSignOut, go, nav }) {
     contentId: "returns",
     entryLabel: "Order, name or email",
     onScan: (scan) => inTurn(() => findOrder(scan)),
-    onCameraError: (text) => {
-      tell(message, rejection(text, "camera_unavailable"));
-      signal("error");
-    },
+    onCameraError: cameraErrorIn(message),
   });
   screen.content.append(
     h("p", { class: "hint", id: "returns-hint" }, "Scan the parcel's shipping label or packing slip, or type the order number, the customer's name or email."),
@@ -203,36 +201,28 @@ export function showReturn(root, { session, onSignOut, go, returnId }) {
   let bin = null;
   let awaitingBin = false;
   let pendingScan = null;
-  let blocked = false;
-  const inTurn = oneAtATime();
 
   const stepper = quantityStepper({ id: "return-quantity", label: "Units per scan" });
   const choice = h("button", { type: "button", class: "return-choice", id: "return-choice" });
   const binButton = h("button", { type: "button", class: "return-bin", id: "return-bin" });
-  const actions = h("div", { class: "return-actions" },
-    h("div", { class: "dock-row" }, choice, binButton),
-    h("div", { class: "dock-row" }, stepper.element));
-  const card = h("article", { class: "return-card", id: "return-card" }, h("p", { class: "pending" }, "Loading the return…"));
-  const message = h("div", { class: "scan-message brief", id: "return-message" });
-  const sheet = h("div", { class: "sheet", id: "return-sheet", role: "dialog", "aria-modal": "true", hidden: true });
-  const continueButton = h("button", { type: "button", class: "big", id: "dismiss" }, "Continue");
-  const blocker = h("div", { class: "blocker", id: "blocker", role: "alertdialog", "aria-modal": "true", hidden: true });
-
-  const screen = scanningScreen(root, {
+  // A refusal covers the screen, red, until tapped away: the item in hand goes aside.
+  const blocker = refusalBlocker();
+  const screen = taskScreen(root, {
     title: "Return",
     session,
     onSignOut,
-    actions,
+    actions: h("div", { class: "return-actions" },
+      h("div", { class: "dock-row" }, choice, binButton),
+      h("div", { class: "dock-row" }, stepper.element)),
     back: { label: "List", onClick: () => go("#/returns") },
     contentId: "return",
-    onScan: (scan) => inTurn(() => scanned(scan)),
-    onCameraError: (text) => {
-      tell(message, rejection(text, "camera_unavailable"));
-      signal("error");
-    },
+    card: { id: "return-card", class: "return-card", loading: "Loading the return…" },
+    messageId: "return-message",
+    sheet: { id: "return-sheet", class: "sheet" },
+    overlays: [blocker.element],
+    onScan: scanned,
   });
-  screen.content.append(message, card);
-  root.append(sheet, blocker);
+  const { card, message, sheet, inTurn } = screen;
 
   function isOpen() {
     return returned?.status === "open";
@@ -276,25 +266,9 @@ export function showReturn(root, { session, onSignOut, go, returnId }) {
     );
   }
 
-  /** A refusal covers the screen, red, until tapped away: the item in hand goes aside. */
-  function block(text, code, { scan = null, feedback = "error", title = null } = {}) {
-    blocked = true;
-    fill(blocker,
-      title ? h("p", { class: "flag-title", id: "flag-title" }, title) : null,
-      rejection(text, code, scan),
-      continueButton);
-    blocker.hidden = false;
-    signal(feedback);
-  }
-
-  continueButton.addEventListener("click", () => {
-    blocked = false;
-    blocker.hidden = true;
-  });
-
   async function scanned(scan) {
     if (!returned) return;
-    if (blocked || !sheet.hidden) {
+    if (blocker.blocked || !sheet.hidden) {
       signal("error");
       return;
     }
@@ -332,23 +306,19 @@ export function showReturn(root, { session, onSignOut, go, returnId }) {
       verdict = await sendScan("return", scan, fields);
     } catch (problem) {
       tell(message);
-      block(problem.message, problem.code, { scan });
+      blocker.block(problem.message, problem.code, { scan });
       return;
     }
     if (verdict.return) returned = verdict.return;
     render();
     if (verdict.verdict !== "accepted") {
       tell(message);
-      block(verdict.message, verdict.code, { scan, feedback: verdict.feedback, title: FLAG_TITLES[verdict.code] ?? null });
+      blocker.block(verdict.message, verdict.code, { scan, feedback: verdict.feedback, title: FLAG_TITLES[verdict.code] ?? null });
       return;
     }
     signal(verdict.feedback);
     stepper.reset();
-    tell(message, h("p", {
-      class: verdict.feedback === "warn" ? "warning-message" : "ok-message",
-      id: "item-accepted",
-      "data-code": verdict.code,
-    }, verdict.message));
+    tell(message, acceptance(verdict, "item-accepted"));
   }
 
   /** The bin restocked items go into: a bin label scanned, checked with a lookup. */
@@ -482,13 +452,7 @@ export function showReturn(root, { session, onSignOut, go, returnId }) {
       signal("error");
     }
   });
-  return {
-    destroy() {
-      screen.destroy();
-      sheet.remove();
-      blocker.remove();
-    },
-  };
+  return screen;
 }
 
 function itemEntry(item) {

@@ -2,8 +2,8 @@
 // Sign out; the screen's content; and the dock at the bottom with the camera, the screen's own
 // actions, the typed entry and the way to the other screens. The camera, a keyboard-wedge
 // scanner and the typed field all deliver to the screen's `onScan`, except while the hold
-// banner covers the screen. Also what the screens show the same way: a refusal, a raw
-// value, an expiry, a quantity stepper.
+// banner covers the screen. Also what the screens show the same way: an accepted scan, a
+// refusal (a camera that did not start among them), a raw value, an expiry, a quantity stepper.
 
 import { api } from "../api.js";
 import { h } from "../dom.js";
@@ -104,6 +104,14 @@ export function oneAtATime() {
   };
 }
 
+/** A screen's `onCameraError`: why the camera did not start, as a refusal in `place`, felt. */
+export function cameraErrorIn(place) {
+  return (text) => {
+    tell(place, rejection(text, "camera_unavailable"));
+    signal("error");
+  };
+}
+
 /** The raw value as people can read it: GS shown as ␝. */
 export function visible(raw) {
   return raw.replaceAll("\x1d", "␝");
@@ -122,6 +130,12 @@ export function rejection(message, code, scan) {
     h("p", { class: "rejection-message" }, message || "That scan was refused."),
     code ? h("p", { class: "code-note" }, code) : null,
     scan ? h("p", { class: "raw" }, visible(scan.raw)) : null);
+}
+
+/** An accepted scan: the server's message in green, or amber when it comes as a warning. */
+export function acceptance(verdict, id) {
+  return h("p", { class: verdict.feedback === "warn" ? "warning-message" : "ok-message", id, "data-code": verdict.code },
+    verdict.message);
 }
 
 /** Whole days from today (this handheld's calendar) to a YYYY-MM-DD date; negative if past. */

@@ -8,7 +8,7 @@ import { api } from "../api.js";
 import { h } from "../dom.js";
 import { signal } from "../feedback.js";
 import { onLive } from "../live.js";
-import { rejection, scanningScreen, tell } from "./scanning-screen.js";
+import { cameraErrorIn, rejection, scanningScreen, tell } from "./scanning-screen.js";
 
 export function showTasks(root, { session, onSignOut, go, nav, handoff }) {
   let tasks = [];
@@ -27,10 +27,7 @@ export function showTasks(root, { session, onSignOut, go, nav, handoff }) {
     actions,
     contentId: "tasks",
     onScan: scanned,
-    onCameraError: (text) => {
-      tell(message, rejection(text, "camera_unavailable"));
-      signal("error");
-    },
+    onCameraError: cameraErrorIn(message),
   });
   const notice = handoff?.message ? h("p", { class: "done-message", id: "notice", role: "status" }, handoff.message) : null;
   screen.content.append(...[notice, message, list].filter(Boolean));
