@@ -24,7 +24,7 @@ __all__ = ["SHELL_DIR", "precached_shell", "service_worker", "shell_page"]
 SHELL_DIR = PROJECT_ROOT / "pwa" / "static"
 """pwa/static: served at /static by the app's static router; index.html and sw.js live here."""
 
-PRECACHED_FOLDERS = ("js", "css", "icons", "vendor/zxing-wasm")
+PRECACHED_FOLDERS = ("js", "css", "icons", "vendor/zxing-wasm", "vendor/idb")
 """Folders of SHELL_DIR whose every file the service worker precaches (the app shell)."""
 
 PRECACHED_FILES = ("manifest.webmanifest",)
