@@ -105,9 +105,12 @@ class CountTaskController(Controller):
         data: JSONBody[LineIn],
         request: Request[Actor, Any, Any],
         db: Db,
-    ) -> CountTaskView:
-        """Set what was counted of a lot (0 for none) in a bin being counted."""
-        return await service.correct_line(db, task_id, lot_id, data, request.user)
+    ) -> Response[CountTaskView]:
+        """Set what was counted of a lot (0 for none) in a bin being counted; once per
+        `idempotencyKey`."""
+        return replayed_response(
+            await service.correct_line(db, task_id, lot_id, data, request.user)
+        )
 
     @post("/{task_id:int}/submit", opt=COUNTERS, status_code=200, operation_id="submitCountTask")
     async def submit(

@@ -70,6 +70,8 @@ class LineIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only
     """A counter's correction of a lot's count: the units really there."""
 
     quantity: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
+    idempotency_key: uuid.UUID | None = None
+    """A retry with the same key answers the first correction (a handheld replaying)."""
 
 
 class SubmitIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):

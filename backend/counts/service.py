@@ -681,19 +681,34 @@ def _check_counter(task: asyncpg.Record, actor: Actor) -> None:
 
 async def correct_line(
     conn: asyncpg.Connection, task_id: int, lot_id: int, data: LineIn, actor: Actor
-) -> CountTaskView:
-    """Set what was counted of a lot in the bin (0 for none), as its counter saw again."""
-    async with conn.transaction():
-        task = await _task(conn, task_id, lock=True)
-        _check_counter(task, actor)
-        if task["status"] != "counting":
-            raise DomainError(
-                "count_task_closed", f"Count task {task_id} is {task['status']}.", 409
-            )
-        if await conn.fetchval("SELECT id FROM lot WHERE id = $1", lot_id) is None:
-            raise DomainError("lot_not_found", f"No lot {lot_id}.", 404)
-        await _record_line(conn, task, lot_id, data.quantity, adding=False)
-        return await count_view(conn, task_id, actor)
+) -> Outcome:
+    """Set what was counted of a lot in the bin (0 for none), as its counter saw again.
+    With a key, once: a retry answers the first correction's task."""
+
+    async def correct(key: Key | None) -> CountTaskView:
+        async with conn.transaction():
+            task = await _task(conn, task_id, lock=True)
+            _check_counter(task, actor)
+            if task["status"] != "counting":
+                raise DomainError(
+                    "count_task_closed", f"Count task {task_id} is {task['status']}.", 409
+                )
+            if await conn.fetchval("SELECT id FROM lot WHERE id = $1", lot_id) is None:
+                raise DomainError("lot_not_found", f"No lot {lot_id}.", 404)
+            await _record_line(conn, task, lot_id, data.quantity, adding=False)
+            view = await count_view(conn, task_id, actor)
+            if key is not None:
+                await store_key(conn, key, view, 200)
+        return view
+
+    async def replay(_: int) -> CountTaskView:
+        raise AssertionError("a correction stores its response with its key")
+
+    if data.idempotency_key is None:
+        return Outcome(200, await correct(None), replayed=False)
+    # The key's operation names the line, which the body does not.
+    operation = f"count_line {task_id}/{lot_id}"
+    return await apply_once(conn, data, operation, actor.user_id, correct, replay, 200)
 
 
 async def submit_task(

@@ -22,7 +22,7 @@ from backend.domain.allocation import Eligibility, LineDemand, StockSlot, eligib
 from backend.domain.allocation import substitution_refusal as refuse_substitute
 from backend.errors import DomainError
 from backend.fulfilment.orders import ORDER_RULES, line_demand, refresh_order_status
-from backend.fulfilment.schemas import PickBin, PickTaskOut, ShortIn
+from backend.fulfilment.schemas import ClaimIn, PickBin, PickTaskOut, ShortIn
 from backend.fulfilment.waves import ASSIGNED, assigned
 from backend.ledger.idempotency import Key, Outcome, apply_once
 from backend.ledger.service import Transfer, apply_transfer, transfer_statement
@@ -163,20 +163,33 @@ UPDATE pick_task t SET assignee_id = $1, updated_at = now()
 RETURNING t.order_id"""
 
 
-async def claim_tasks(conn: asyncpg.Connection, actor: Actor) -> list[PickTaskOut]:
-    """Give the caller the open tasks of the next unclaimed order; then their open tasks."""
-    async with conn.transaction():
-        claimed = await conn.fetch(_CLAIM, actor.user_id)
-        if claimed:
-            order_id = claimed[0]["order_id"]
-            await conn.execute(
-                "UPDATE sales_order SET picker_id = $1 WHERE id = $2", actor.user_id, order_id
-            )
-            row = await conn.fetchrow(
-                ASSIGNED.format(where="t.order_id = $1 AND t.status = 'open'"), order_id
-            )
-            await publish(conn, row["warehouse_id"], "task.assigned", assigned(row))
-    return await list_tasks(conn, actor, "me", "open", 500)
+async def claim_tasks(conn: asyncpg.Connection, data: ClaimIn, actor: Actor) -> Outcome:
+    """Give the caller the open tasks of the next unclaimed order; answer their open tasks.
+    With a key, once: a retry (a handheld replaying its queue) answers the first claim's."""
+
+    async def claim(key: Key | None) -> list[PickTaskOut]:
+        async with conn.transaction():
+            claimed = await conn.fetch(_CLAIM, actor.user_id)
+            if claimed:
+                order_id = claimed[0]["order_id"]
+                await conn.execute(
+                    "UPDATE sales_order SET picker_id = $1 WHERE id = $2", actor.user_id, order_id
+                )
+                row = await conn.fetchrow(
+                    ASSIGNED.format(where="t.order_id = $1 AND t.status = 'open'"), order_id
+                )
+                await publish(conn, row["warehouse_id"], "task.assigned", assigned(row))
+            tasks = await list_tasks(conn, actor, "me", "open", 500)
+            if key is not None:
+                await store_key(conn, key, tasks, 200)
+        return tasks
+
+    async def replay(_: int) -> list[PickTaskOut]:
+        raise AssertionError("a claim stores its response with its key")
+
+    if data.idempotency_key is None:
+        return Outcome(200, await claim(None), replayed=False)
+    return await apply_once(conn, data, "pick_claim", actor.user_id, claim, replay, 200)
 
 
 # --- one pick scan ------------------------------------------------------------------------

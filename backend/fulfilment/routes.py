@@ -18,6 +18,7 @@ from backend.fulfilment.schemas import (
     BarredCountriesOut,
     ChannelIn,
     ChannelOut,
+    ClaimIn,
     CustomerIn,
     CustomerOut,
     OrderIn,
@@ -184,9 +185,15 @@ class PickTaskController(Controller):
         return await picking.list_tasks(db, request.user, assignee, status, limit)
 
     @post("/claim", opt=PICKERS, status_code=200, operation_id="claimPickTasks")
-    async def claim(self, request: Request[Actor, Any, Any], db: Db) -> list[PickTaskOut]:
-        """Take the open tasks of the next unclaimed order; answers the caller's open tasks."""
-        return await picking.claim_tasks(db, request.user)
+    async def claim(
+        self,
+        request: Request[Actor, Any, Any],
+        db: Db,
+        data: JSONBody[ClaimIn | None] = None,
+    ) -> Response[list[PickTaskOut]]:
+        """Take the open tasks of the next unclaimed order; answers the caller's open tasks.
+        A retry with the same `idempotencyKey` answers the first claim and claims nothing."""
+        return replayed_response(await picking.claim_tasks(db, data or ClaimIn(), request.user))
 
     @get("/{task_id:int}", opt=PICKERS, operation_id="getPickTask")
     async def get_task(self, task_id: FromPath[int], db: Db) -> PickTaskOut:

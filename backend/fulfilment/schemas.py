@@ -261,6 +261,12 @@ class ShortIn(_In):
     device_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
 
 
+class ClaimIn(_In):
+    idempotency_key: uuid.UUID | None = None
+    """A retry with the same key answers the first claim's tasks and claims nothing more;
+    without one, each call takes the next order."""
+
+
 class ShipIn(_In):
     idempotency_key: uuid.UUID | None = None
     """Retries with the same key answer the first result; without one, a second shipment of

@@ -550,6 +550,30 @@ async def test_only_supervisors_create_review_and_decide_counts_and_only_counter
     assert_problem(refused, 403, "scan_context_forbidden")
 
 
+async def test_a_correction_replayed_with_its_key_answers_the_first_and_undoes_no_later_one(
+    admin_client, crew
+):
+    oats = await product(admin_client)
+    where = await new_bin(admin_client)
+    lot_id = await stock(admin_client, oats, "KEYED-1", 5, where.name)
+    task_id = await count_of_bin(crew.supervisor, where)
+    await count_scan(crew.first, task_id, where.label)
+    line = f"/api/count-tasks/{task_id}/lines/{lot_id}"
+    key = str(uuid.uuid4())
+    first = await crew.first.post(line, json={"quantity": 4, "idempotencyKey": key})
+    assert first.status_code == 200 and "Idempotent-Replayed" not in first.headers
+    later = blind(
+        await crew.first.post(line, json={"quantity": 6, "idempotencyKey": str(uuid.uuid4())})
+    )
+    assert later["lines"][0]["counted"] == 6
+    # The handheld's queue sends the first correction again: same answer, nothing changed.
+    again = await crew.first.post(line, json={"quantity": 4, "idempotencyKey": key})
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json() == first.json()
+    now = blind(await crew.first.get(f"/api/count-tasks/{task_id}"))
+    assert now["lines"][0]["counted"] == 6
+
+
 async def test_counters_only_correct_and_submit_their_own_started_tasks(admin_client, crew):
     oats = await product(admin_client)
     where = await new_bin(admin_client)

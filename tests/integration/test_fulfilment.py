@@ -724,6 +724,40 @@ async def test_unclaimed_tasks_are_claimed_one_order_at_a_time_in_walking_order(
     assert {task["orderId"] for task in unclaimed} >= {second["id"]}
 
 
+async def test_a_claim_retried_with_its_key_claims_one_order_even_when_the_retries_race(
+    admin_client, live_server, make_user, floor
+):
+    oats = await product(admin_client)
+    await stock(admin_client, oats, "CLAIM-KEY", 6, floor.bins[2])
+    orders = [await place(admin_client, [(oats, 1)]) for _ in range(3)]
+    await wave(admin_client, orders)
+    picker = await make_user(["picker"])
+    key = str(uuid.uuid4())
+    async with (
+        httpx.AsyncClient(base_url=live_server.url, headers=picker.headers, timeout=30) as tab,
+        httpx.AsyncClient(base_url=live_server.url, headers=picker.headers, timeout=30) as other,
+    ):
+        answers = await asyncio.gather(
+            *(
+                client.post("/api/pick-tasks/claim", json={"idempotencyKey": key})
+                for client in (tab, other, tab)
+            )
+        )
+        later = await tab.post("/api/pick-tasks/claim", json={"idempotencyKey": key})
+        assert [a.status_code for a in (*answers, later)] == [200] * 4, [a.text for a in answers]
+        claimed = {task["orderId"] for task in answers[0].json()}
+        assert len(claimed) == 1
+        assert all({t["orderId"] for t in a.json()} == claimed for a in (*answers, later))
+        assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in (*answers, later)) == 3
+        mine = await ok(tab.get("/api/pick-tasks", params={"assignee": "me"}))
+        assert {task["orderId"] for task in mine} == claimed
+        # A new key is a new claim: the next order.
+        again = await ok(
+            tab.post("/api/pick-tasks/claim", json={"idempotencyKey": str(uuid.uuid4())})
+        )
+        assert len({task["orderId"] for task in again} - claimed) == 1
+
+
 async def test_a_picker_may_not_scan_another_pickers_task(admin_client, live_server, floor):
     oats = await product(admin_client)
     await stock(admin_client, oats, "MINE", 5, floor.bins[0])

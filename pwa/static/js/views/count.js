@@ -237,7 +237,8 @@ export function showCount(root, { session, onSignOut, go, taskId, handoff }) {
   async function setLine(line, quantity) {
     tell(message, h("p", { class: "pending" }, "Correcting…"));
     try {
-      task = await api(`/api/count-tasks/${task.id}/lines/${line.lotId}`, { method: "POST", body: { quantity } });
+      const body = { quantity, idempotencyKey: uuid() };
+      task = await api(`/api/count-tasks/${task.id}/lines/${line.lotId}`, { method: "POST", body });
     } catch (problem) {
       tell(message, rejection(problem.message, problem.code));
       signal("error");

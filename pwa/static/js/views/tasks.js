@@ -8,6 +8,7 @@ import { api } from "../api.js";
 import { h } from "../dom.js";
 import { signal } from "../feedback.js";
 import { onLive } from "../live.js";
+import { uuid } from "../uuid.js";
 import { cameraErrorIn, rejection, scanningScreen, tell } from "./scanning-screen.js";
 
 export function showTasks(root, { session, onSignOut, go, nav, handoff }) {
@@ -81,7 +82,8 @@ export function showTasks(root, { session, onSignOut, go, nav, handoff }) {
     loads += 1; // a list asked for before the claim would be older than its answer
     try {
       // The answer is all the caller's open tasks, the ones just claimed among them.
-      tasks = await api("/api/pick-tasks/claim", { method: "POST" });
+      // Keyed like every write, so a retried claim takes one order, not two.
+      tasks = await api("/api/pick-tasks/claim", { method: "POST", body: { idempotencyKey: uuid() } });
       if (tasks.length) {
         tell(message);
         signal("ok");
