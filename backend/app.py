@@ -37,6 +37,11 @@ from backend.ledger.routes import StockController
 from backend.live.hub import start_hub, stop_hub
 from backend.live.routes import LiveAckController, live_socket
 from backend.lots.routes import LotController
+from backend.offline.routes import (
+    OfflineController,
+    ReplayController,
+    ScanExceptionController,
+)
 from backend.receiving.routes import ReceiptController
 from backend.returns.routes import ReturnController
 from backend.scanning.recorder import stop_recorder
@@ -85,6 +90,9 @@ def create_app() -> Litestar:
             LotController,
             BarcodeController,
             ScanController,
+            ReplayController,
+            OfflineController,
+            ScanExceptionController,
             ChannelController,
             CustomerController,
             LotRulesController,

@@ -22,6 +22,7 @@ from backend.holds.tables import Hold, HoldLot
 from backend.ledger.tables import IdempotencyKey, Movement, MovementSerial, StockBalance
 from backend.live.tables import LiveAck, LiveMessage, LiveSequence
 from backend.lots.tables import Lot, Serial
+from backend.offline.tables import ScanException
 from backend.returns.tables import CustomerReturn, ReturnAlert, ReturnItem
 from backend.scanning.tables import Scan
 
@@ -64,6 +65,7 @@ TABLES = [
     CountTask,
     CountSnapshot,
     CountLine,
+    ScanException,
 ]
 
 APP_CONFIG = AppConfig(

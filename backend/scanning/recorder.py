@@ -54,9 +54,14 @@ _COLUMNS = (
     ("serial_id", "bigint"),
     ("location_id", "bigint"),
     ("task_id", "bigint"),
+    ("order_id", "bigint"),
+    ("return_id", "bigint"),
+    ("count_id", "bigint"),
     ("quantity", "integer"),
     ("response", "text"),
     ("scanned_at", "timestamptz"),
+    ("offline", "boolean"),
+    ("queued_at", "timestamptz"),
 )
 
 _RECORD = f"""
@@ -65,7 +70,8 @@ SELECT r.idempotency_key, r.request_hash, r.user_id, r.device_key,
        coalesce(r.device_id, (SELECT d.id FROM device d WHERE d.device_key = r.device_key)),
        r.context, r.raw, r.symbology, r.parsed::jsonb, r.verdict, r.code, r.message,
        r.feedback, r.product_id, r.lot_id, r.serial, r.serial_id, r.location_id, r.task_id,
-       r.quantity, r.response::json, r.scanned_at
+       r.order_id, r.return_id, r.count_id, r.quantity, r.response::json, r.scanned_at,
+       r.offline, r.queued_at
   FROM unnest({", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(_COLUMNS, 1))})
        AS r({", ".join(name for name, _ in _COLUMNS)})
 ON CONFLICT (user_id, idempotency_key) DO NOTHING
@@ -98,9 +104,14 @@ class ScanRow:
     serial_id: int | None
     location_id: int | None
     task_id: int | None
+    order_id: int | None
+    return_id: int | None
+    count_id: int | None
     quantity: int | None
     response: str
     scanned_at: datetime
+    offline: bool
+    queued_at: datetime | None
 
     @property
     def key(self) -> tuple[int, uuid.UUID]:

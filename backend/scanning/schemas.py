@@ -83,6 +83,11 @@ class ScanIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only
     """At `return`: where the item goes: back into its lot at `location` (a bin; only a
     released, unexpired lot), to quarantine, or to disposal."""
     quantity: Quantity | None = None
+    offline: bool = False
+    """The handheld judged this scan offline (against its snapshot) and queued it; a
+    rejection of it then becomes a scan exception (docs/offline.md)."""
+    queued_at: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
+    """When the scan entered the handheld's outbox (only with `offline`)."""
 
 
 class ScanProduct(msgspec.Struct, rename="camel", kw_only=True):

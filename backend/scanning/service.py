@@ -337,7 +337,9 @@ async def record_scan(conn: asyncpg.Connection, data: ScanIn, actor: Actor) -> O
     if data.context == "count" and found.lot is not None:
         # A blind count must not learn the lot's stock from its card.
         found.lot = msgspec.structs.replace(found.lot, on_hand_total=None)
-    digest = request_digest(data)
+    # Whether it was queued is how the scan was sent, not what it asks: a scan that reached
+    # the server while its handheld thought the network was down is the same scan.
+    digest = request_digest(msgspec.structs.replace(data, offline=False, queued_at=None))
     if _is_step(data):
         return await _record_step(conn, data, actor, parsed, found, digest)
     answer = _answer(parsed, found, found.verdict)
@@ -563,9 +565,14 @@ def _scan_row(
         serial_id=found.serial_id,
         location_id=found.location.id if found.location is not None else None,
         task_id=data.task_id,
+        order_id=data.order_id,
+        return_id=data.return_id,
+        count_id=data.count_id,
         quantity=data.quantity,
         response=msgspec.json.encode(_verdict_only(answer)).decode(),
         scanned_at=data.scanned_at,
+        offline=data.offline,
+        queued_at=data.queued_at,
     )
 
 

@@ -11,6 +11,7 @@ from piccolo.columns import (
     UUID,
     BigInt,
     BigSerial,
+    Boolean,
     Bytea,
     Integer,
     Text,
@@ -42,7 +43,12 @@ class Scan(Table, tablename="scan"):
     serial_id = BigInt(null=True, default=None)
     location_id = BigInt(null=True, default=None)
     task_id = BigInt(null=True, default=None)
+    order_id = BigInt(null=True, default=None)
+    return_id = BigInt(null=True, default=None)
+    count_id = BigInt(null=True, default=None)
     quantity = Integer(null=True, default=None)
     response = JSON()
     scanned_at = Timestamptz()
     recorded_at = Timestamptz()
+    offline = Boolean(default=False)
+    queued_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,1 @@
+"""Offline handhelds: the snapshot they check scans against, batch replay, exceptions."""
