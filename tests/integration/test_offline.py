@@ -279,3 +279,96 @@ async def test_a_scan_sent_online_and_again_from_the_outbox_is_the_same_scan(
     assert (result["status"], result["replayed"]) == (201, True)
     assert result["scan"] == first
     assert await picks_of(db, lot) == [1]
+
+
+# --- the snapshot -------------------------------------------------------------------------
+
+
+async def test_the_snapshot_holds_what_an_offline_check_needs_and_where_to_resume(
+    admin_client, as_picker, floor, db
+):
+    item = await product(admin_client)
+    here = await stock(admin_client, item, "SNAP-HERE", 3, floor.bins[0])
+    await ok(admin_client.post("/api/warehouses", json={"code": "SNAPX", "name": "Elsewhere"}))
+    await ok(admin_client.post("/api/locations", json={"warehouse": "SNAPX", "code": "X-01"}))
+    away = await stock(admin_client, item, "SNAP-AWAY", 3, "SNAPX/X-01")
+    held_away = await stock(admin_client, item, "SNAP-HELD", 3, "SNAPX/X-01")
+    await ok(
+        admin_client.post(
+            "/api/holds",
+            json={
+                "idempotencyKey": str(uuid.uuid4()),
+                "kind": "quarantine",
+                "reason": "Lab",
+                "lots": [held_away],
+            },
+        )
+    )
+    response = await as_picker.get("/api/offline/snapshot", params={"warehouse": "FUL"})
+    assert response.status_code == 200, response.text
+    found = response.json()
+    seq = await db.fetchval(
+        """SELECT q.last_seq FROM live_sequence q JOIN warehouse w ON w.id = q.warehouse_id
+            WHERE w.code = 'FUL'"""
+    )
+    assert (found["warehouse"], found["asOfSeq"]) == ("FUL", seq)
+    [mine] = [p for p in found["products"] if p["sku"] == item.sku]
+    assert (mine["gtins"], mine["tracking"]) == ([item.gtin], "lot")
+    lots = {lot["id"]: lot for lot in found["lots"]}
+    assert lots[here] == {
+        "id": here,
+        "productId": mine["id"],
+        "code": "SNAP-HERE",
+        "status": "released",
+        "expiry": "2040-01-31",
+    }
+    assert lots[held_away]["status"] == "quarantine"  # not released: wherever it is
+    assert away not in lots  # released, and none of it here
+    barcodes = {loc["barcode"]: loc for loc in found["locations"]}
+    assert set(floor.bin_labels) <= set(barcodes)
+    assert barcodes[floor.bin_labels[0]]["code"] == "A-01"
+    assert barcodes[floor.bin_labels[0]]["kind"] == "bin"
+    assert "X-01" not in {loc["code"] for loc in found["locations"]}
+
+
+async def test_an_unchanged_snapshot_is_a_304_and_a_hold_changes_it(admin_client, as_picker, floor):
+    item = await product(admin_client)
+    lot = await stock(admin_client, item, "SNAP-TAG", 3, floor.bins[0])
+    first = await as_picker.get("/api/offline/snapshot", params={"warehouse": "FUL"})
+    etag = first.headers["ETag"]
+    unchanged = await as_picker.get(
+        "/api/offline/snapshot", params={"warehouse": "FUL"}, headers={"If-None-Match": etag}
+    )
+    assert (unchanged.status_code, unchanged.content) == (304, b"")
+    assert unchanged.headers["ETag"] == etag
+    await ok(
+        admin_client.post(
+            "/api/holds",
+            json={
+                "idempotencyKey": str(uuid.uuid4()),
+                "kind": "hold",
+                "reason": "Lab",
+                "lots": [lot],
+            },
+        )
+    )
+    changed = await as_picker.get(
+        "/api/offline/snapshot", params={"warehouse": "FUL"}, headers={"If-None-Match": etag}
+    )
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert {lot_["id"]: lot_["status"] for lot_ in changed.json()["lots"]}[lot] == "hold"
+    assert changed.json()["asOfSeq"] > first.json()["asOfSeq"]
+
+
+async def test_a_snapshot_of_no_warehouse_is_refused(as_picker, client):
+    assert_problem(
+        await as_picker.get("/api/offline/snapshot", params={"warehouse": "NOPE"}),
+        422,
+        "unknown_warehouse",
+    )
+    assert_problem(await as_picker.get("/api/offline/snapshot"), 400, "invalid_request")
+    assert_problem(
+        await client.get("/api/offline/snapshot", params={"warehouse": "FUL"}),
+        401,
+        "unauthenticated",
+    )
