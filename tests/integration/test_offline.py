@@ -372,3 +372,152 @@ async def test_a_snapshot_of_no_warehouse_is_refused(as_picker, client):
         401,
         "unauthenticated",
     )
+
+
+# --- replay -------------------------------------------------------------------------------
+
+
+async def test_a_replay_applies_the_queue_in_order_and_again_applies_nothing(
+    admin_client, as_picker, floor, db, database_url
+):
+    item, lot, task = await task_for(admin_client, as_picker, floor, quantity=3)
+    # The lot scans come first in the list they would be refused: the bin is scanned first.
+    scans = queued_picks(item, task["lotCode"], task, floor)
+    first = await ok(as_picker.post("/api/scans/replay", json=replay_body(scans)))
+    assert [(r["status"], r["replayed"], r["scan"]["code"]) for r in first["results"]] == [
+        (201, False, "bin_confirmed"),
+        (201, False, "picked"),
+        (201, False, "picked"),
+        (201, False, "picked"),
+    ]
+    assert first["results"][-1]["scan"]["task"]["status"] == "done"
+    again = await ok(as_picker.post("/api/scans/replay", json=replay_body(scans)))
+    assert [r["replayed"] for r in again["results"]] == [True] * 4
+    assert [r["scan"] for r in again["results"]] == [r["scan"] for r in first["results"]]
+    assert await picks_of(db, lot) == [1, 1, 1]
+    assert lotline_check(database_url).returncode == 0
+
+
+async def test_a_bad_scan_in_a_replay_gets_its_own_problem_and_the_others_apply(
+    admin_client, as_picker, floor, db
+):
+    item, lot, task = await task_for(admin_client, as_picker, floor)
+    at_bin, picked, _ = queued_picks(item, task["lotCode"], task, floor)
+    malformed = {**offline_scan("x"), "quantity": "2"}
+    elsewhere = {**offline_scan(gs1(item.gtin, task["lotCode"])), "deviceId": "HH-OTHER"}
+    receiving = offline_scan(gs1(item.gtin, "NEW-LOT"), "receive")  # a picker may not receive
+    reused = {**picked, "raw": floor.bin_labels[0]}  # the key of another scan
+    nothing = {"context": "pick"}
+    answered = await ok(
+        as_picker.post(
+            "/api/scans/replay",
+            json=replay_body([at_bin, malformed, elsewhere, receiving, picked, reused, nothing]),
+        )
+    )
+    results = answered["results"]
+    assert [(r["status"], (r["problem"] or {}).get("code")) for r in results] == [
+        (201, None),
+        (400, "invalid_request"),
+        (422, "replay_device_mismatch"),
+        (403, "scan_context_forbidden"),
+        (201, None),
+        (409, "idempotency_key_reused"),
+        (400, "invalid_request"),
+    ]
+    assert results[1]["idempotencyKey"] == malformed["idempotencyKey"]
+    assert "quantity" in results[1]["problem"]["detail"]
+    assert results[6]["idempotencyKey"] is None and results[6]["scan"] is None
+    assert all(r["scan"] is None for r in results if r["status"] != 201)
+    assert results[4]["scan"]["code"] == "picked"
+    assert await picks_of(db, lot) == [1]
+    refused = [uuid.UUID(s["idempotencyKey"]) for s in (malformed, elsewhere, receiving)]
+    assert (
+        await db.fetchval("SELECT count(*) FROM scan WHERE idempotency_key = ANY($1)", refused) == 0
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"deviceId": DEVICE, "scans": []},
+        {"deviceId": DEVICE, "scans": [offline_scan("x") for _ in range(201)]},
+        {"scans": [offline_scan("x")]},
+        {"deviceId": "", "scans": [offline_scan("x")]},
+        {"deviceId": DEVICE, "scans": ["x"]},
+        {"deviceId": DEVICE, "scans": {"a": 1}},
+        {"deviceId": DEVICE, "scans": [offline_scan("x")], "extra": 1},
+        [offline_scan("x")],
+    ],
+)
+async def test_a_bad_replay_envelope_is_a_400_and_records_nothing(as_picker, db, body):
+    before = await db.fetchval("SELECT count(*) FROM scan")
+    response = await as_picker.post("/api/scans/replay", json=body)
+    assert_problem(response, 400, "invalid_request")
+    assert await db.fetchval("SELECT count(*) FROM scan") == before
+
+
+async def test_a_replay_needs_a_token(client):
+    response = await client.post("/api/scans/replay", json=replay_body([offline_scan("x")]))
+    assert_problem(response, 401, "unauthenticated")
+
+
+async def test_two_tabs_replaying_the_same_queue_at_once_apply_each_scan_once(
+    admin_client, live_server, floor, db, database_url
+):
+    # Two tabs of one handheld (one user, one token) both find the same queue and send it,
+    # one as a replay, the other scan by scan, both at once, twice over.
+    async with (
+        httpx.AsyncClient(base_url=live_server.url, headers=floor.picker.headers) as tab_a,
+        httpx.AsyncClient(base_url=live_server.url, headers=floor.picker.headers) as tab_b,
+    ):
+        item, lot, task = await task_for(admin_client, tab_a, floor, quantity=4)
+        scans = queued_picks(item, task["lotCode"], task, floor)
+
+        async def one_by_one(tab: httpx.AsyncClient) -> list[dict[str, Any]]:
+            return [await ok(tab.post("/api/scans", json=scan)) for scan in scans]
+
+        async def replayed(tab: httpx.AsyncClient) -> list[dict[str, Any]]:
+            answered = await ok(tab.post("/api/scans/replay", json=replay_body(scans)))
+            return [r["scan"] for r in answered["results"]]
+
+        answers = await asyncio.gather(
+            replayed(tab_a), one_by_one(tab_b), replayed(tab_b), one_by_one(tab_a)
+        )
+    assert all(answer == answers[0] for answer in answers)
+    assert [a["code"] for a in answers[0]] == ["bin_confirmed"] + ["picked"] * 4
+    assert await picks_of(db, lot) == [1, 1, 1, 1]
+    keys = [uuid.UUID(s["idempotencyKey"]) for s in scans]
+    assert await db.fetchval("SELECT count(*) FROM scan WHERE idempotency_key = ANY($1)", keys) == 5
+    assert await balance(db, lot, floor.bins[1]) == (6, 0)
+    assert lotline_check(database_url).returncode == 0
+
+
+async def test_a_queued_pick_of_a_lot_held_during_the_outage_is_an_exception_from_either_tab(
+    admin_client, live_server, floor, db
+):
+    async with (
+        httpx.AsyncClient(base_url=live_server.url, headers=floor.picker.headers) as tab_a,
+        httpx.AsyncClient(base_url=live_server.url, headers=floor.picker.headers) as tab_b,
+    ):
+        item, lot, task = await task_for(admin_client, tab_a, floor)
+        scans = queued_picks(item, task["lotCode"], task, floor)
+        await ok(
+            admin_client.post(
+                "/api/holds",
+                json={
+                    "idempotencyKey": str(uuid.uuid4()),
+                    "kind": "hold",
+                    "reason": "Lab",
+                    "lots": [lot],
+                },
+            )
+        )
+        answered = await asyncio.gather(
+            *(tab.post("/api/scans/replay", json=replay_body(scans)) for tab in (tab_a, tab_b))
+        )
+    for response in answered:
+        assert response.status_code == 200
+        assert all(r["scan"]["verdict"] == "rejected" for r in response.json()["results"])
+    assert await picks_of(db, lot) == []
+    for scan in scans:
+        assert len(await exceptions_of(db, scan["idempotencyKey"])) == 1
