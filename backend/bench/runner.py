@@ -21,6 +21,7 @@ import uvloop
 from backend.bench import fanout as _fanout  # noqa: F401  (registers "fanout")
 from backend.bench import ledger as _ledger  # noqa: F401  (registers "ledger")
 from backend.bench import pick as _pick  # noqa: F401  (registers "pick")
+from backend.bench import replay as _replay  # noqa: F401  (registers "replay")
 from backend.bench import scan as _scan  # noqa: F401  (registers "scan")
 from backend.bench import trace as _trace  # noqa: F401  (registers "trace")
 from backend.bench.harness import BenchOptions, Harness, Progress
