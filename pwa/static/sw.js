@@ -53,3 +53,15 @@ self.addEventListener("fetch", (event) => {
     );
   }
 });
+
+// Background sync (Chromium): the outbox asks for a "lotline-outbox" sync when it queues a
+// scan; when the browser sees the network back it wakes this worker, which asks the open
+// pages to replay (they hold the session; with none open, the next app start replays).
+self.addEventListener("sync", (event) => {
+  if (event.tag !== "lotline-outbox") return;
+  event.waitUntil(
+    self.clients
+      .matchAll({ type: "window" })
+      .then((windows) => windows.forEach((client) => client.postMessage({ type: "lotline:replay" }))),
+  );
+});

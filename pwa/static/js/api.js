@@ -1,7 +1,18 @@
 // Talking to the lotline API: JSON in and out, the signed-in token on every call, and
 // problem+json errors (RFC 9457) turned into ApiError with the server's stable `code`.
+// The task screens' GETs are kept in IndexedDB as last answered, and given back when the
+// network fails, so a handheld reloaded offline still shows its task (docs: pwa/README.md).
 
+import { cached, keep } from "./outbox.js";
 import { currentSession } from "./session.js";
+
+/** GETs whose last answer is kept for offline use: the pick, pack, return and count data. */
+const KEPT_GETS = [/^\/api\/pick-tasks/, /^\/api\/orders/, /^\/api\/returns/, /^\/api\/count-tasks/];
+
+function keptAs(path, method, session) {
+  if (method !== "GET" || !session || !KEPT_GETS.some((pattern) => pattern.test(path))) return null;
+  return `get ${session.user?.username} ${path}`;
+}
 
 /** Fired on window when the server no longer accepts this handheld's token. */
 export const SIGNED_OUT_EVENT = "lotline:signed-out";
@@ -18,7 +29,9 @@ export class ApiError extends Error {
 export async function api(path, { method = "GET", body } = {}) {
   const headers = { Accept: "application/json, application/problem+json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const token = currentSession()?.token;
+  const session = currentSession();
+  const token = session?.token;
+  const kept = keptAs(path, method, session);
   if (token) headers.Authorization = `Bearer ${token}`;
 
   let response;
@@ -30,12 +43,17 @@ export async function api(path, { method = "GET", body } = {}) {
       cache: "no-store",
     });
   } catch {
+    const last = kept ? await cached(kept).catch(() => undefined) : undefined;
+    if (last !== undefined) return last;
     throw new ApiError(0, "offline", "No connection to the server. Check the Wi-Fi and scan again.");
   }
 
   const type = response.headers.get("content-type") ?? "";
   const payload = type.includes("json") ? await response.json().catch(() => null) : null;
-  if (response.ok) return payload;
+  if (response.ok) {
+    if (kept) keep(kept, payload).catch(() => {});
+    return payload;
+  }
 
   const problem = payload ?? {};
   const error = new ApiError(

@@ -52,6 +52,16 @@ export function stopLive() {
   connection = null;
 }
 
+/**
+ * Resolves once the channel has caught up: welcomed, and every message up to the welcome's
+ * seq (what was missed while offline) handed to the screens; false after `timeoutMs` without.
+ * The outbox replays after this, so holds placed during an outage arrive before the replay.
+ */
+export function liveCaughtUp(timeoutMs = 5000) {
+  if (!connection) return Promise.resolve(false);
+  return connection.caughtUp(timeoutMs);
+}
+
 /** Whether the hold banner covers the screen: scans wait until it is acknowledged. */
 export function interrupting() {
   return Boolean(banner && !banner.hidden);
@@ -109,12 +119,33 @@ function liveConnection(session) {
   let seen = warehouse ? storedPosition(warehouse) : null;
   let dealtWith = seen;
   const waiting = [];
+  /** The welcome's seq on this socket (null until welcomed), and who waits to be caught up. */
+  let target = null;
+  const catchingUp = [];
+
+  function isCaughtUp() {
+    return welcomed && target !== null && (seen ?? 0) >= target;
+  }
+
+  function checkCaughtUp() {
+    if (!isCaughtUp()) return;
+    catchingUp.splice(0).forEach((resolve) => resolve(true));
+  }
+
+  function caughtUp(timeoutMs) {
+    if (isCaughtUp()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      catchingUp.push(resolve);
+      setTimeout(() => resolve(false), timeoutMs);
+    });
+  }
 
   function open() {
     clearTimeout(retry);
     retry = null;
     if (stopped || socket) return;
     welcomed = false;
+    target = null;
     setState("connecting");
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const opened = new WebSocket(`${scheme}//${location.host}/ws`);
@@ -185,6 +216,7 @@ function liveConnection(session) {
       } else {
         settle();
       }
+      checkCaughtUp();
     }
   }
 
@@ -204,6 +236,9 @@ function liveConnection(session) {
     }
     setState("connected");
     if (ackOwed) sendAck();
+    target = frame.seq;
+    checkCaughtUp();
+    window.dispatchEvent(new CustomEvent("lotline:live-welcome", { detail: { warehouse, seq: frame.seq } }));
   }
 
   /** Everything before the first message still waiting on the banner is dealt with. */
@@ -265,7 +300,7 @@ function liveConnection(session) {
   }
 
   open();
-  return { token: session.token, reconnect, drop, stop };
+  return { token: session.token, reconnect, drop, stop, caughtUp };
 }
 
 function holdBanner() {

@@ -8,6 +8,7 @@ import { api, SIGNED_OUT_EVENT } from "./api.js";
 import { h } from "./dom.js";
 import { unlockAudio } from "./feedback.js";
 import { startLive, stopLive } from "./live.js";
+import { startOffline, stopOffline } from "./offline.js";
 import { clearSession, currentSession } from "./session.js";
 import { showCount, showCountTasks } from "./views/count.js";
 import { showLookup } from "./views/lookup.js";
@@ -90,6 +91,7 @@ function show() {
   const session = currentSession();
   if (!session) {
     stopLive();
+    stopOffline();
     document.body.dataset.screen = "signin";
     view = showSignIn(root, { onSignedIn: () => go(homeOf(currentSession()?.user), { replace: true }) });
     return;
@@ -101,6 +103,7 @@ function show() {
   if (!tab || !mayUse(tab, session.user)) route = parseRoute(homeOf(session.user));
   localStorage.setItem(LAST_SCREEN_KEY, route.tab);
   startLive(session);
+  startOffline(session);
 
   const options = { session, onSignOut: signOut, go, nav: navigation(session.user, route.tab), handoff };
   handoff = null;

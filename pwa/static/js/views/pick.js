@@ -5,11 +5,15 @@
 // A finished task gives way to the next in walking order, the last one to the task list.
 // A hold on the task's lot marks it at once; the task the hold moved to another lot and bin
 // (or made short) is reloaded from the server by itself.
+// Offline, scans are checked on the handheld (offline.js: the task and the warehouse
+// snapshot), accepted ones queued and the task advanced at once; after the queue is
+// replayed the task is reloaded as the server has it.
 
 import { api } from "../api.js";
 import { h } from "../dom.js";
 import { signal } from "../feedback.js";
 import { onLive } from "../live.js";
+import { checkPickOffline, REPLAYED_EVENT, withQueuedEffects } from "../offline.js";
 import { deviceId } from "../session.js";
 import { uuid } from "../uuid.js";
 import { daysUntil, expiryText, quantityStepper, rejection, sendScan, tell } from "./scanning-screen.js";
@@ -26,6 +30,14 @@ const WAVE_DONE = "Wave done: no pick tasks left.";
 
 function remaining(task) {
   return task.quantity - task.picked - task.short;
+}
+
+/** A task with an offline scan's effect on it: its bin confirmed, or units picked. */
+function applied(task, effect) {
+  const updated = { ...task };
+  if (effect.binConfirmed) updated.binConfirmed = true;
+  if (effect.picked) updated.picked += effect.picked;
+  return updated;
 }
 
 export function showPick(root, { session, onSignOut, go, taskId, handoff }) {
@@ -79,16 +91,21 @@ export function showPick(root, { session, onSignOut, go, taskId, handoff }) {
     );
   }
 
+  /** The picker's open tasks, with what their queued offline scans did to them. */
+  async function myTasks() {
+    return withQueuedEffects(await api("/api/pick-tasks?assignee=me"), session);
+  }
+
   async function load() {
     try {
-      tasks = await api("/api/pick-tasks?assignee=me");
+      tasks = await myTasks();
     } catch (problem) {
       card.replaceChildren(rejection(problem.message, problem.code));
       signal("error");
       return;
     }
     task = tasks.find((candidate) => candidate.id === taskId) ?? null;
-    if (task) render();
+    if (task && remaining(task) > 0) render();
     else moveOn(null);
   }
 
@@ -110,7 +127,7 @@ export function showPick(root, { session, onSignOut, go, taskId, handoff }) {
 
   async function finished(doneText) {
     try {
-      tasks = await api("/api/pick-tasks?assignee=me");
+      tasks = await myTasks();
     } catch (problem) {
       tell(message, rejection(problem.message, problem.code));
       signal("error");
@@ -134,8 +151,11 @@ export function showPick(root, { session, onSignOut, go, taskId, handoff }) {
     if (task.binConfirmed) fields.quantity = stepper.value;
     tell(message, h("p", { class: "pending" }, "Checking…"));
     let verdict;
+    const judged = task;
     try {
-      verdict = await sendScan("pick", scan, fields);
+      verdict = await sendScan("pick", scan, fields, {
+        offlineCheck: () => checkPickOffline(judged, scan, { quantity: fields.quantity ?? 1, heldLots }),
+      });
     } catch (problem) {
       tell(message, rejection(problem.message, problem.code, scan));
       signal("error");
@@ -143,10 +163,17 @@ export function showPick(root, { session, onSignOut, go, taskId, handoff }) {
     }
     signal(verdict.feedback);
     if (verdict.task) replaceTask(verdict.task);
+    if (verdict.offline && verdict.effect) replaceTask(applied(task, verdict.effect));
     render();
 
     if (verdict.verdict !== "accepted") {
       tell(message, rejection(verdict.message, verdict.code, scan));
+      return;
+    }
+    if (verdict.offline) {
+      tell(message, h("p", { class: "warning-message offline-check", id: "scan-queued", "data-code": verdict.code }, verdict.message));
+      if (verdict.code === "picked") stepper.reset();
+      if (remaining(task) <= 0) await finished("Task done (queued).");
       return;
     }
     tell(message, verdict.feedback === "warn"
@@ -217,7 +244,28 @@ export function showPick(root, { session, onSignOut, go, taskId, handoff }) {
       `Lot ${data.oldLot.code} is on hold: pick lot ${task.lotCode} from bin ${task.bin.code}.`));
   }
 
+  /** The queue was replayed: the task as the server now has it (a refused scan undone). */
+  async function replayed() {
+    if (!task) return;
+    try {
+      tasks = await myTasks();
+    } catch {
+      return;
+    }
+    const current = tasks.find((candidate) => candidate.id === task.id);
+    if (!current || remaining(current) <= 0) {
+      moveOn(null);
+      return;
+    }
+    task = current;
+    stepper.setMax(remaining(task));
+    render();
+  }
+  const onReplayed = () => inTurn(replayed);
+  window.addEventListener(REPLAYED_EVENT, onReplayed);
+
   const stopListening = [
+    () => window.removeEventListener(REPLAYED_EVENT, onReplayed),
     onLive("lot.held", lotHeld),
     onLive("lot.released", lotReleased),
     onLive("task.reallocated", (live) => inTurn(() => reallocated(live))),

@@ -9,8 +9,9 @@ import { api } from "../api.js";
 import { h } from "../dom.js";
 import { signal } from "../feedback.js";
 import { interrupting, liveIndicator } from "../live.js";
+import { isOffline, queueIndicator, queueOffline } from "../offline.js";
 import { listenForWedge, typedEntry } from "../scanner.js";
-import { deviceId } from "../session.js";
+import { currentSession, deviceId } from "../session.js";
 import { uuid } from "../uuid.js";
 import { cameraPanel } from "./camera.js";
 
@@ -52,6 +53,7 @@ export function scanningScreen(root, {
       h("h1", {}, title),
       h("span", { class: "bar-note", id: "who" }, session.user?.displayName || session.user?.username || ""),
       liveIndicator(),
+      queueIndicator(session),
       signOut),
     content,
     h("section", { class: "dock" },
@@ -77,8 +79,13 @@ export function scanningScreen(root, {
  * Send one scan to POST /api/scans in `context`, with a fresh idempotency key, this
  * handheld's id and clock; `fields` adds the context's own (taskId, orderId, quantity).
  * Resolves to the verdict; an answer that is not a verdict throws ApiError.
+ *
+ * With `offlineCheck(scan)`, a handheld with no network (or a request that fails with a
+ * network error) judges the scan itself: the check answers a verdict shaped like the server's
+ * (`offline: true`, and the screen's `effect` when accepted), and an accepted one goes to the
+ * outbox with the same idempotency key, so one that did reach the server applies once.
  */
-export function sendScan(context, scan, fields = {}) {
+export async function sendScan(context, scan, fields = {}, { offlineCheck = null } = {}) {
   const body = {
     idempotencyKey: uuid(),
     context,
@@ -88,7 +95,17 @@ export function sendScan(context, scan, fields = {}) {
     ...fields,
   };
   if (scan.symbology) body.symbology = scan.symbology;
-  return api("/api/scans", { method: "POST", body });
+  if (!offlineCheck) return api("/api/scans", { method: "POST", body });
+  if (!isOffline()) {
+    try {
+      return await api("/api/scans", { method: "POST", body });
+    } catch (problem) {
+      if (problem.code !== "offline") throw problem;
+    }
+  }
+  const verdict = await offlineCheck(scan);
+  if (verdict.verdict === "accepted") await queueOffline(body, { session: currentSession(), effect: verdict.effect ?? null });
+  return verdict;
 }
 
 /**

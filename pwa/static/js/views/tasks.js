@@ -8,6 +8,7 @@ import { api } from "../api.js";
 import { h } from "../dom.js";
 import { signal } from "../feedback.js";
 import { onLive } from "../live.js";
+import { REPLAYED_EVENT, withQueuedEffects } from "../offline.js";
 import { uuid } from "../uuid.js";
 import { cameraErrorIn, rejection, scanningScreen, tell } from "./scanning-screen.js";
 
@@ -66,7 +67,9 @@ export function showTasks(root, { session, onSignOut, go, nav, handoff }) {
   async function load() {
     const attempt = ++loads;
     try {
-      const loaded = await api("/api/pick-tasks?assignee=me");
+      // Tasks picked to the end offline, their scans still queued, are done here already.
+      const loaded = (await withQueuedEffects(await api("/api/pick-tasks?assignee=me"), session))
+        .filter((task) => task.quantity - task.picked - task.short > 0);
       if (attempt !== loads) return; // a later reload is on its way
       tasks = loaded;
       render();
@@ -106,7 +109,9 @@ export function showTasks(root, { session, onSignOut, go, nav, handoff }) {
   // Tasks claimed here are in the claim's answer: reloading would move the list under a thumb.
   const unlisted = ({ data }) =>
     !getWork.disabled && (data.taskIds ?? [data.taskId]).some((id) => !tasks.some((task) => task.id === id));
+  window.addEventListener(REPLAYED_EVENT, load);
   const stopListening = [
+    () => window.removeEventListener(REPLAYED_EVENT, load),
     onLive("task.reallocated", (live) => mine(live) && load()),
     onLive("task.assigned", (live) => mine(live) && unlisted(live) && load()),
   ];
