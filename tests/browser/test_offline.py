@@ -17,6 +17,7 @@ from playwright.async_api import Page
 
 from tests.browser.conftest import PickSite, gs1_label, new_page, sign_in_over_http
 from tests.browser.test_live import watch_live
+from tests.browser.test_pick_pack import pick_over_http
 from tests.integration.arrange import lotline_check, ok, receive
 
 QUEUED = "#scan-queued"
@@ -316,5 +317,57 @@ async def test_a_hold_placed_while_offline_arrives_first_and_turns_queued_picks_
     assert sorted(item["code"] for item in mine) == sorted(codes)
     assert all(item["taskId"] == moved["taskId"] and item["queuedAt"] for item in mine)
     assert await pick_movements(db, order["id"]) == [], "nothing moved for the refused picks"
+    checked = lotline_check(live_server.database_url)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+async def test_offline_packing_is_checked_against_the_order_and_packs_once_when_back(
+    browser, live_server, pick_site, make_user, db
+):
+    picker, packer = await make_user(["picker"]), await make_user(["packer"])
+    order = await pick_site.waved_order(2, picker=picker.username)
+    await pick_over_http(live_server, pick_site, picker)
+    context, page, _ = await new_page(
+        browser,
+        live_server,
+        await sign_in_over_http(live_server, packer),
+        storage={"lotline.warehouse": pick_site.warehouse},
+    )
+    try:
+        await page.goto(f"/#/pack/{order['id']}")
+        await page.wait_for_selector("#pack-progress[data-picked='2'][data-packed='0']")
+        await page.wait_for_selector("body[data-live=connected][data-snapshot]")
+        await page.evaluate("navigator.serviceWorker.ready")
+        await page.wait_for_function("navigator.serviceWorker.controller !== null")
+        await context.set_offline(True)
+        await page.wait_for_selector("body[data-live=offline]")
+
+        # A unit of a lot not picked for the order: refused on the handheld, not queued.
+        await wedge(page, gs1_label(pick_site.late, gs="|"))
+        await page.wait_for_selector("#blocker #rejection[data-code=wrong_lot_for_order]")
+        await page.click("#dismiss")
+        for packed in (1, 2):
+            await wedge(page, gs1_label(pick_site.early, gs="|"))
+            await page.wait_for_selector(f"#pack-progress[data-packed='{packed}']")
+            assert await page.get_attribute(QUEUED, "data-code") == "packed"
+        assert await page.inner_text("#outbox-count") == "2"
+
+        await page.reload()
+        await page.wait_for_selector("#pack-progress[data-packed='2']")
+        await context.set_offline(False)
+        report = await page.wait_for_selector("#replay-report:not([hidden])", timeout=15_000)
+        assert await report.get_attribute("data-accepted") == "2"
+        await page.wait_for_selector("#outbox", state="hidden")
+        await page.wait_for_selector("#ship:not([hidden])")
+    finally:
+        await context.close()
+
+    [line] = (await pick_site.order(order["id"]))["lines"]
+    assert line["packed"] == 2
+    packs = await db.fetch(
+        "SELECT quantity FROM movement WHERE kind = 'pack' AND reference = $1",
+        f"order {order['id']}",
+    )
+    assert [row["quantity"] for row in packs] == [1, 1], "one movement per offline scan"
     checked = lotline_check(live_server.database_url)
     assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -269,6 +269,54 @@ export async function checkPickOffline(task, scan, { quantity = 1, heldLots = ne
   };
 }
 
+/**
+ * Judge a pack scan on the handheld against the order as the screen has it (the lots picked
+ * for each line) and the snapshot; accepted, the `effect` packs the units on their line.
+ */
+export async function checkPackOffline(order, scan, { quantity = 1 } = {}) {
+  const known = await snapshot();
+  const refuse = (code, message) => ({ verdict: "rejected", code, message: `Offline check: ${message}`, feedback: "error", offline: true });
+  const unit = parseGs1(scan.raw);
+  if (!unit) return refuse("unknown_barcode", "that is not a unit's code. Scan the unit's GS1 label.");
+  const product = known?.productByGtin.get(unit.gtin);
+  if (known && !product) return refuse("unknown_barcode", `no product has GTIN ${unit.gtin}.`);
+  const lines = order.lines.filter((line) => !product || line.sku === product.sku);
+  if (!lines.length) return refuse("not_on_order", `${product.sku} is not on order ${order.externalId}.`);
+  if (!unit.lot) return refuse("lot_required", "the code names no lot. Scan the unit's GS1 label.");
+  const line = lines.find((candidate) => (candidate.lots ?? []).some((lot) => lot.lotCode === unit.lot && lot.picked - lot.packed >= quantity));
+  if (!line) return refuse("wrong_lot_for_order", `lot ${unit.lot} was not picked for this order, or is all packed.`);
+  const lot = product ? known.lot.get(`${product.id} ${unit.lot}`) : null;
+  if (lot && lot.status !== "released") return refuse("lot_on_hold", `lot ${unit.lot} is ${HOLD_WORDS[lot.status] ?? "on hold"}: do not pack it.`);
+  if (expired(lot?.expiry)) return refuse("lot_expired", `lot ${unit.lot} has expired: do not pack it.`);
+  const units = quantity === 1 ? "1 unit" : `${quantity} units`;
+  return {
+    verdict: "accepted",
+    code: "packed",
+    message: `Offline check: ${units} of lot ${unit.lot} packed. Queued until the server is back.`,
+    feedback: "ok",
+    offline: true,
+    effect: { orderId: order.id, lineId: line.id, lotCode: unit.lot, packed: quantity },
+  };
+}
+
+/** An order with a queued pack scan's effect on it. */
+export function packedOffline(order, effect) {
+  return {
+    ...order,
+    lines: order.lines.map((line) => line.id !== effect.lineId ? line : {
+      ...line,
+      packed: line.packed + effect.packed,
+      lots: (line.lots ?? []).map((lot) => lot.lotCode === effect.lotCode ? { ...lot, packed: lot.packed + effect.packed } : lot),
+    }),
+  };
+}
+
+/** `order` (as last loaded) with the effects of this user's queued pack scans on it. */
+export async function withQueuedPacks(order, session) {
+  const pending = await pendingScans(session.user?.username).catch(() => []);
+  return pending.reduce((shown, { effect }) => effect?.orderId === order.id && effect.packed ? packedOffline(shown, effect) : shown, order);
+}
+
 /** Queue a scan body judged offline, with what the screen did with it. */
 export function queueOffline(body, { session, effect }) {
   return queueScan({ ...body, offline: true, queuedAt: new Date().toISOString() }, { username: session.user?.username, effect });

@@ -7,6 +7,7 @@
 import { api } from "../api.js";
 import { h } from "../dom.js";
 import { signal } from "../feedback.js";
+import { checkPackOffline, packedOffline, REPLAYED_EVENT, withQueuedPacks } from "../offline.js";
 import { uuid } from "../uuid.js";
 import { acceptance, cameraErrorIn, quantityStepper, rejection, scanningScreen, sendScan, tell } from "./scanning-screen.js";
 import { refusalBlocker, taskScreen } from "./task-screen.js";
@@ -145,14 +146,19 @@ export function showPackOrder(root, { session, onSignOut, go, orderId }) {
     }
     tell(message, h("p", { class: "pending" }, "Checking…"));
     let verdict;
+    const judged = order;
+    const quantity = stepper.value;
     try {
-      verdict = await sendScan("pack", scan, { orderId: order.id, quantity: stepper.value });
+      verdict = await sendScan("pack", scan, { orderId: order.id, quantity }, {
+        offlineCheck: () => checkPackOffline(judged, scan, { quantity }),
+      });
     } catch (problem) {
       tell(message);
       blocker.block(problem.message, problem.code, { scan });
       return;
     }
     if (verdict.order) order = verdict.order;
+    if (verdict.offline && verdict.effect) order = packedOffline(order, verdict.effect);
     render();
     if (verdict.verdict !== "accepted") {
       tell(message);
@@ -160,6 +166,11 @@ export function showPackOrder(root, { session, onSignOut, go, orderId }) {
       return;
     }
     signal(verdict.feedback);
+    if (verdict.offline) {
+      stepper.reset();
+      tell(message, h("p", { class: "warning-message offline-check", id: "scan-queued", "data-code": verdict.code }, verdict.message));
+      return;
+    }
     stepper.reset();
     tell(message, acceptance(verdict, "scan-accepted"));
   }
@@ -189,16 +200,26 @@ export function showPackOrder(root, { session, onSignOut, go, orderId }) {
   ship.addEventListener("click", () => inTurn(shipOrder));
   next.addEventListener("click", () => go("#/pack"));
 
-  inTurn(async () => {
+  async function load() {
     try {
-      order = await api(`/api/orders/${orderId}`);
+      order = await withQueuedPacks(await api(`/api/orders/${orderId}`), session);
       render();
     } catch (problem) {
       summary.replaceChildren(rejection(problem.message, problem.code));
       signal("error");
     }
-  });
-  return screen;
+  }
+  // After the offline queue is replayed: the order as the server now has it.
+  const onReplayed = () => inTurn(load);
+  window.addEventListener(REPLAYED_EVENT, onReplayed);
+
+  inTurn(load);
+  return {
+    destroy() {
+      window.removeEventListener(REPLAYED_EVENT, onReplayed);
+      screen.destroy();
+    },
+  };
 }
 
 function lineEntry(line) {
