@@ -7,6 +7,7 @@
 // The top bar shows the queue: scans waiting, and replayed scans the server refused, which
 // the picker reads and acknowledges in the queue sheet.
 
+import { SIGNED_OUT_EVENT } from "./api.js";
 import { h } from "./dom.js";
 import { signal } from "./feedback.js";
 import { liveCaughtUp } from "./live.js";
@@ -104,7 +105,11 @@ function offlineSession(session) {
       try {
         results = await replayOutbox({ token: session.token, username, deviceId: deviceId() });
       } catch (failure) {
-        if (failure.status === 401) return; // api.js signs out on its next call
+        if (failure.status === 401) {
+          // The server no longer takes this token: sign in again; the queue waits for this user.
+          window.dispatchEvent(new CustomEvent(SIGNED_OUT_EVENT));
+          return;
+        }
         const delay = BACKOFF_MS[Math.min(attempts, BACKOFF_MS.length - 1)];
         attempts += 1;
         replaySoon(delay * (0.75 + Math.random() / 2));
