@@ -332,14 +332,21 @@ async def record_scan(conn: asyncpg.Connection, data: ScanIn, actor: Actor) -> O
     judged, applied and recorded in one transaction, so a retry applies nothing twice.
     """
     _check_context(data.context, actor)
+    # Whether it was queued is how the scan was sent, not what it asks: a scan that reached
+    # the server while its handheld thought the network was down is the same scan.
+    digest = request_digest(msgspec.structs.replace(data, offline=False, queued_at=None))
+    if data.offline and _is_step(data):
+        # A handheld's queue is often sent again (its answer lost, two tabs, a retry after a
+        # timeout): answer a step already recorded from its row, before judging it afresh
+        # only to undo it when its key is found taken. Racing copies still meet the key.
+        earlier = await _recorded(conn, data, actor, digest)
+        if earlier is not None:
+            return Outcome(201, msgspec.json.encode(earlier), replayed=True)
     parsed = parse_barcode(data.raw, symbology=data.symbology, separators=data.separators or ())
     found = await _resolve(conn, data.context, parsed, data.raw)
     if data.context == "count" and found.lot is not None:
         # A blind count must not learn the lot's stock from its card.
         found.lot = msgspec.structs.replace(found.lot, on_hand_total=None)
-    # Whether it was queued is how the scan was sent, not what it asks: a scan that reached
-    # the server while its handheld thought the network was down is the same scan.
-    digest = request_digest(msgspec.structs.replace(data, offline=False, queued_at=None))
     if _is_step(data):
         return await _record_step(conn, data, actor, parsed, found, digest)
     answer = _answer(parsed, found, found.verdict)
@@ -590,20 +597,30 @@ def _verdict_only(answer: ScanOut) -> ScanOut:
     )
 
 
-async def _earlier(
-    conn: asyncpg.Connection, data: ScanIn, actor: Actor, digest: bytes, now: Resolution
-) -> Outcome:
-    """The first answer to the scan this user sent with this key: its verdict as recorded,
-    with the live parts of a lookup as they are `now`."""
+async def _recorded(
+    conn: asyncpg.Connection, data: ScanIn, actor: Actor, digest: bytes
+) -> ScanOut | None:
+    """The first answer to the scan this user sent with this key, as recorded; None when
+    the key is not taken. A key used for another request is 409."""
     row = await conn.fetchrow(_EARLIER, actor.user_id, data.idempotency_key)
-    assert row is not None, "the key's row is committed when its insert conflicts"
+    if row is None:
+        return None
     if bytes(row["request_hash"]) != digest:
         raise DomainError(
             "idempotency_key_reused",
             "This idempotencyKey was used for a different request.",
             409,
         )
-    first = msgspec.json.decode(row["response"], type=ScanOut)
+    return msgspec.json.decode(row["response"], type=ScanOut)
+
+
+async def _earlier(
+    conn: asyncpg.Connection, data: ScanIn, actor: Actor, digest: bytes, now: Resolution
+) -> Outcome:
+    """The first answer to the scan this user sent with this key: its verdict as recorded,
+    with the live parts of a lookup as they are `now`."""
+    first = await _recorded(conn, data, actor, digest)
+    assert first is not None, "the key's row is committed when its insert conflicts"
     if first.lot is not None and now.lot is not None and now.lot.id == first.lot.id:
         first.lot.on_hand, first.lot.history = now.lot.on_hand, now.lot.history
     if first.product is not None and now.lots is not None:
