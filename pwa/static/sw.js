@@ -5,7 +5,11 @@
 //   SHELL_FILES    the URLs to precache ("/" and the files under /static/ the shell needs)
 // API calls (/api/, /ws, /schema, /health) are never intercepted, let alone cached: the
 // server is the only truth about lots, and a cached answer about a held lot would be a lie.
+// An ES module worker (main.js registers it with type "module"): it imports the outbox's
+// own replay, so a replay with no page open is the pages' replay, not a copy of it.
 /* global SHELL_VERSION, SHELL_FILES */
+
+import { replayKeptSession } from "/static/js/outbox.js";
 
 const CACHE_PREFIX = "lotline-shell-";
 const CACHE_NAME = CACHE_PREFIX + SHELL_VERSION;
@@ -55,13 +59,21 @@ self.addEventListener("fetch", (event) => {
 });
 
 // Background sync (Chromium): the outbox asks for a "lotline-outbox" sync when it queues a
-// scan; when the browser sees the network back it wakes this worker, which asks the open
-// pages to replay (they hold the session; with none open, the next app start replays).
+// scan; when the browser sees the network back it wakes this worker. An open page replays
+// itself (it waits for the live channel first and shows the report), so the worker only asks
+// it to; with none open the worker replays the queue itself, as the signed-in user the pages
+// kept in IndexedDB. A replay that fails rejects the sync, and the browser tries it again
+// later with its own backoff.
 self.addEventListener("sync", (event) => {
   if (event.tag !== "lotline-outbox") return;
-  event.waitUntil(
-    self.clients
-      .matchAll({ type: "window" })
-      .then((windows) => windows.forEach((client) => client.postMessage({ type: "lotline:replay" }))),
-  );
+  event.waitUntil(replayQueue());
 });
+
+async function replayQueue() {
+  const windows = await self.clients.matchAll({ type: "window" });
+  if (windows.length) {
+    windows.forEach((client) => client.postMessage({ type: "lotline:replay" }));
+    return;
+  }
+  await replayKeptSession();
+}

@@ -3,7 +3,7 @@
 // The task screens' GETs are kept in IndexedDB as last answered, and given back when the
 // network fails, so a handheld reloaded offline still shows its task (docs: pwa/README.md).
 
-import { cached, keep } from "./outbox.js";
+import { cachedEntry, keep } from "./outbox.js";
 import { currentSession } from "./session.js";
 
 /** GETs whose last answer is kept for offline use: the pick, pack, return and count data. */
@@ -12,6 +12,20 @@ const KEPT_GETS = [/^\/api\/pick-tasks/, /^\/api\/orders/, /^\/api\/returns/, /^
 function keptAs(path, method, session) {
   if (method !== "GET" || !session || !KEPT_GETS.some((pattern) => pattern.test(path))) return null;
   return `get ${session.user?.username} ${path}`;
+}
+
+/** When each answer was known at the server (ms): now for a fresh one, when it was kept for
+ * one given back offline. Screens add queued scans' effects only to data older than them. */
+const ANSWERED_AT = new WeakMap();
+
+/** When the server gave `payload` (api()'s answer), or undefined. */
+export function answeredAt(payload) {
+  return payload !== null && typeof payload === "object" ? ANSWERED_AT.get(payload) : undefined;
+}
+
+function stamped(payload, at) {
+  if (payload !== null && typeof payload === "object") ANSWERED_AT.set(payload, at);
+  return payload;
 }
 
 /** Fired on window when the server no longer accepts this handheld's token. */
@@ -43,8 +57,8 @@ export async function api(path, { method = "GET", body } = {}) {
       cache: "no-store",
     });
   } catch {
-    const last = kept ? await cached(kept).catch(() => undefined) : undefined;
-    if (last !== undefined) return last;
+    const last = kept ? await cachedEntry(kept).catch(() => undefined) : undefined;
+    if (last !== undefined) return stamped(last.value, last.at ?? 0);
     throw new ApiError(0, "offline", "No connection to the server. Check the Wi-Fi and scan again.");
   }
 
@@ -52,7 +66,7 @@ export async function api(path, { method = "GET", body } = {}) {
   const payload = type.includes("json") ? await response.json().catch(() => null) : null;
   if (response.ok) {
     if (kept) keep(kept, payload).catch(() => {});
-    return payload;
+    return stamped(payload, Date.now());
   }
 
   const problem = payload ?? {};

@@ -8,7 +8,8 @@ import { api, SIGNED_OUT_EVENT } from "./api.js";
 import { h } from "./dom.js";
 import { unlockAudio } from "./feedback.js";
 import { startLive, stopLive } from "./live.js";
-import { startOffline, stopOffline } from "./offline.js";
+import { isOffline, replayAndWait, startOffline, stopOffline } from "./offline.js";
+import { pendingScans } from "./outbox.js";
 import { clearSession, currentSession } from "./session.js";
 import { showCount, showCountTasks } from "./views/count.js";
 import { showLookup } from "./views/lookup.js";
@@ -123,9 +124,45 @@ function showScreen(name, showView, options) {
   return showView(root, options);
 }
 
+/** Sign out; with scans still queued, first say so and offer to send them (or keep them
+ * for this user, replayed when they sign in again here): never a silent loss. */
 async function signOut() {
+  const session = currentSession();
+  const waiting = (await pendingScans(session?.user?.username).catch(() => [])).length;
+  if (waiting && !(await confirmSignOut(session, waiting))) return;
   await api("/api/auth/logout", { method: "POST" }).catch(() => {});
   endSession();
+}
+
+/** The sign-out sheet: resolves true to sign out (the queue sent, or kept), false to stay. */
+function confirmSignOut(session, waiting, note = null) {
+  const who = session?.user?.displayName || session?.user?.username || "you";
+  return new Promise((resolve) => {
+    const sheet = h("div", { class: "sheet", id: "signout-sheet", role: "dialog", "aria-modal": "true" });
+    const done = (answer) => {
+      sheet.remove();
+      resolve(answer);
+    };
+    const send = async () => {
+      sheet.remove();
+      await replayAndWait();
+      const left = (await pendingScans(session?.user?.username).catch(() => [])).length;
+      resolve(left ? await confirmSignOut(session, left, "They could not all be sent: the server did not answer.") : true);
+    };
+    const offline = isOffline();
+    sheet.append(...[
+      h("p", { class: "sheet-title", id: "signout-waiting", "data-pending": waiting },
+        `${waiting} queued ${waiting === 1 ? "scan is" : "scans are"} not sent yet.`),
+      note ? h("p", { class: "error-message", id: "signout-note" }, note) : null,
+      h("p", { class: "pad-note" }, offline
+        ? `No connection: they stay on this handheld for ${who} and are sent when ${who} signs in here again.`
+        : `Send them now, or keep them on this handheld for ${who} (sent when ${who} signs in here again).`),
+      h("button", { type: "button", class: "primary big", id: "signout-replay", disabled: offline, onClick: send }, "Send them, then sign out"),
+      h("button", { type: "button", id: "signout-keep", onClick: () => done(true) }, `Keep them for ${who} and sign out`),
+      h("button", { type: "button", class: "link", id: "signout-cancel", onClick: () => done(false) }, "Stay signed in"),
+    ].filter(Boolean));
+    document.body.append(sheet);
+  });
 }
 
 /** The next person to sign in on this handheld starts at their own home, not at this one's. */
@@ -151,7 +188,8 @@ async function registerServiceWorker() {
     return;
   }
   try {
-    await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+    // A module worker: it imports outbox.js to replay the queue with no page open.
+    await navigator.serviceWorker.register("/sw.js", { scope: "/", type: "module" });
     document.body.dataset.serviceWorker = "registered";
   } catch (error) {
     console.warn("the service worker did not register", error);

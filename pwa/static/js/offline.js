@@ -7,7 +7,7 @@
 // The top bar shows the queue: scans waiting, and replayed scans the server refused, which
 // the picker reads and acknowledges in the queue sheet.
 
-import { SIGNED_OUT_EVENT } from "./api.js";
+import { answeredAt, SIGNED_OUT_EVENT } from "./api.js";
 import { h } from "./dom.js";
 import { signal } from "./feedback.js";
 import { liveCaughtUp } from "./live.js";
@@ -17,12 +17,14 @@ import {
   keep,
   onOutboxChange,
   openExceptions,
+  notYetOnServer,
   pendingScans,
   queueScan,
+  queueWrite,
   replayLog,
   replayOutbox,
 } from "./outbox.js";
-import { deviceId } from "./session.js";
+import { deviceId, shareSession } from "./session.js";
 
 const WAREHOUSE_KEY = "lotline.warehouse";
 const SNAPSHOT_EVERY_MS = 5 * 60_000;
@@ -44,6 +46,7 @@ export function isOffline() {
 export function startOffline(session) {
   if (running?.token === session.token) return;
   stopOffline();
+  shareSession(session);
   running = offlineSession(session);
 }
 
@@ -55,6 +58,11 @@ export function stopOffline() {
 /** Replay the outbox now (after the live channel caught up), e.g. from a button. */
 export function replayNow() {
   running?.replaySoon(0);
+}
+
+/** Replay the outbox now and resolve once that replay is over (sent, or failed). */
+export async function replayAndWait() {
+  await running?.replay();
 }
 
 function offlineSession(session) {
@@ -96,8 +104,8 @@ function offlineSession(session) {
   }
 
   async function replay() {
-    if (stopped || replaying) return;
-    if (isOffline()) return; // the online event starts it again
+    if (replaying) return replaying;
+    if (stopped || isOffline()) return; // the online event starts it again
     replaying = (async () => {
       if (!(await pendingScans(username)).length) return;
       await liveCaughtUp();
@@ -141,6 +149,7 @@ function offlineSession(session) {
   return {
     token: session.token,
     replaySoon,
+    replay,
     stop() {
       stopped = true;
       clearTimeout(timer);
@@ -185,6 +194,7 @@ async function snapshot() {
     productByGtin: new Map(products.flatMap((product) => (product.gtins ?? []).map((gtin) => [gtin.padStart(14, "0"), product]))),
     lot: new Map(lots.map((lot) => [`${lot.productId} ${lot.code}`, lot])),
     locationByBarcode: new Map(locations.map((location) => [location.barcode, location])),
+    lotsOf: (productId) => lots.filter((lot) => lot.productId === productId).sort((a, b) => a.id - b.id),
   };
   return snapshotIndex;
 }
@@ -227,6 +237,7 @@ export function parseGs1(raw) {
     if (two === "01" || two === "02") found.gtin = value;
     else if (two === "10") found.lot = value;
     else if (two === "17") found.expiry = value;
+    else if (two === "21") found.serial = value;
   }
   return found.gtin ? found : null;
 }
@@ -316,31 +327,212 @@ export function packedOffline(order, effect) {
   };
 }
 
-/** `order` (as last loaded) with the effects of this user's queued pack scans on it. */
-export async function withQueuedPacks(order, session) {
+/**
+ * `payload` (an api() answer: a task list, an order, a return, a count task) with `apply` of
+ * the effects of this user's queued entries on it, oldest first; entries sent before the
+ * server gave `payload` are left out, since it may have them already (no double count).
+ */
+export async function withQueued(payload, session, apply) {
   const pending = await pendingScans(session.user?.username).catch(() => []);
-  return pending.reduce((shown, { effect }) => effect?.orderId === order.id && effect.packed ? packedOffline(shown, effect) : shown, order);
+  const asOf = answeredAt(payload);
+  return pending.reduce((shown, entry) => entry.effect && notYetOnServer(entry, asOf) ? apply(shown, entry.effect) : shown, payload);
 }
 
-/** Queue a scan body judged offline, with what the screen did with it. */
-export function queueOffline(body, { session, effect }) {
-  return queueScan({ ...body, offline: true, queuedAt: new Date().toISOString() }, { username: session.user?.username, effect });
+/** `order` (as last loaded) with the effects of this user's queued pack scans on it. */
+export function withQueuedPacks(order, session) {
+  return withQueued(order, session, (shown, effect) => effect.orderId === order.id && effect.packed ? packedOffline(shown, effect) : shown);
+}
+
+/** Queue a scan body judged offline, with what the screen did with it; `sentAt` when the
+ * handheld had sent it already (its answer lost). */
+export function queueOffline(body, { session, effect, sentAt = null }) {
+  return queueScan({ ...body, offline: true, queuedAt: new Date().toISOString() }, { username: session.user?.username, effect, sentAt });
+}
+
+/** Queue a keyed write (POST `path`, `body` with its idempotencyKey) behind the queued
+ * scans, and replay at once if the server can be reached. */
+export async function queueWriteOffline(path, body, { session, effect, done }) {
+  await queueWrite(path, body, { username: session.user?.username, effect, done });
+  replayNow();
+}
+
+/** Whether this user has anything queued: a write must then wait behind it. */
+export async function hasQueued(session) {
+  return (await pendingScans(session.user?.username).catch(() => [])).length > 0;
 }
 
 /** `tasks` (pick tasks as last loaded) with the effects of this user's queued scans on them. */
-export async function withQueuedEffects(tasks, session) {
-  const pending = await pendingScans(session.user?.username).catch(() => []);
-  if (!pending.length) return tasks;
-  return tasks.map((task) => {
-    let updated = task;
-    for (const { effect } of pending) {
-      if (effect?.taskId !== task.id) continue;
-      updated = { ...updated };
-      if (effect.binConfirmed) updated.binConfirmed = true;
-      if (effect.picked) updated.picked += effect.picked;
-    }
+export function withQueuedEffects(tasks, session) {
+  return withQueued(tasks, session, (shown, effect) => shown.map((task) => {
+    if (effect.taskId !== task.id) return task;
+    const updated = { ...task };
+    if (effect.binConfirmed) updated.binConfirmed = true;
+    if (effect.picked) updated.picked += effect.picked;
     return updated;
+  }));
+}
+
+/**
+ * Judge an item scanned into a return on the handheld, against the return as last loaded
+ * (what the order shipped, lot by lot, its serials and what came back) and the snapshot, as
+ * the server would: an item that did not ship on the order (or more than shipped) is flagged,
+ * and queued too, since the server keeps the flag on the return; a held, recalled or expired
+ * lot goes to quarantine whatever was chosen. Accepted and flagged ones carry the `effect`.
+ */
+export async function checkReturnOffline(returned, scan, { quantity = 1, reason, disposition, binCode = null } = {}) {
+  const known = await snapshot();
+  const refuse = (code, message) => ({ verdict: "rejected", code, message: `Offline check: ${message}`, feedback: "error", offline: true });
+  const unit = parseGs1(scan.raw);
+  if (!unit) return refuse("scan_a_unit", "scan the item's own barcode (its GTIN, lot and serial).");
+  const product = known?.productByGtin.get(unit.gtin);
+  if (known && !product) return refuse("unknown_barcode", `no product has GTIN ${unit.gtin}.`);
+  const lines = returned.lines ?? [];
+  const ofProduct = product ? lines.filter((line) => line.sku === product.sku) : lines.filter((line) => line.lotCode === unit.lot);
+  const tracking = product?.tracking ?? ofProduct[0]?.tracking ?? "lot";
+  if (["serial", "lot_serial"].includes(tracking) && !unit.serial) return refuse("serial_required", "this product is tracked by serial: scan the unit's serial.");
+  if (!unit.lot && tracking !== "none") return refuse("lot_required", "scan the item's lot barcode, not the product's alone.");
+  const units = unit.serial ? 1 : quantity;
+  const item = { returnId: returned.id, sku: product?.sku ?? ofProduct[0]?.sku ?? "", lotCode: unit.lot ?? null, serial: unit.serial ?? null, quantity: units, reason, disposition };
+  const flag = (code, message) => ({
+    verdict: "rejected", code, message: `Offline check: ${message}`, feedback: "error", offline: true, queue: true,
+    effect: { ...item, flagged: true, flagCode: code },
   });
+  let mine = ofProduct.filter((line) => !unit.lot || line.lotCode === unit.lot);
+  if (!mine.length) {
+    const codes = [...new Set(ofProduct.map((line) => line.lotCode))].join(", ");
+    return flag("not_shipped_on_order", codes
+      ? `this lot did not ship on this order (it shipped lot ${codes}): set it aside for a supervisor. Queued.`
+      : "this product did not ship on this order: set it aside for a supervisor. Queued.");
+  }
+  mine = mine.filter((line) => line.lotCode === mine[0].lotCode);
+  item.lotCode = mine[0].lotCode;
+  if (unit.serial) {
+    mine = mine.filter((line) => (line.serials ?? []).includes(unit.serial));
+    if (!mine.length) return flag("serial_not_shipped_on_order", `serial ${unit.serial} did not ship on this order: set it aside for a supervisor. Queued.`);
+  }
+  const out = mine.reduce((total, line) => total + Math.max(line.shipped - line.returned, 0), 0);
+  if (units > out) return flag("return_exceeds_shipped", `only ${out} unit(s) of lot ${item.lotCode} shipped on this order are still out; ${units} scanned. Queued.`);
+  const lot = product ? known.lot.get(`${product.id} ${item.lotCode}`) : null;
+  const status = lot?.status ?? mine[0].lotStatus ?? "released";
+  const held = status !== "released";
+  const lapsed = expired(lot?.expiry ?? mine[0].expiry);
+  const forced = held || (disposition === "restock" && lapsed);
+  const destination = forced || disposition === "quarantine" ? "quarantine" : disposition === "dispose" ? "disposal" : binCode;
+  const code = forced ? "returned_to_quarantine" : disposition === "restock" ? "restocked" : disposition === "dispose" ? "return_disposed" : "return_quarantined";
+  const why = held ? `lot ${item.lotCode} is ${HOLD_WORDS[status] ?? status}: ` : forced ? `lot ${item.lotCode} has expired: ` : "";
+  const where = destination === "quarantine" ? "to quarantine" : destination === "disposal" ? "to disposal" : `back into lot ${item.lotCode} at ${binCode}`;
+  return {
+    verdict: "accepted",
+    code,
+    message: `Offline check: ${why}${units} unit(s) ${where}. Queued until the server is back.`,
+    feedback: forced ? "warn" : "ok",
+    offline: true,
+    effect: { ...item, flagged: false, forced, destination },
+  };
+}
+
+/** A return with a queued item's effect on it: its lines' units back (earlier lines first,
+ * as the server books them) and the item listed, pending. */
+export function returnedOffline(returned, effect) {
+  if (effect.returnId !== returned.id) return returned;
+  if (effect.closed) return { ...returned, status: "closed" };
+  let left = effect.flagged ? 0 : effect.quantity;
+  const lines = (returned.lines ?? []).map((line) => {
+    if (!left || line.sku !== effect.sku || line.lotCode !== effect.lotCode) return line;
+    const units = Math.min(left, Math.max(line.shipped - line.returned, 0));
+    left -= units;
+    return { ...line, returned: line.returned + units, returnedSerials: effect.serial ? [...(line.returnedSerials ?? []), effect.serial] : line.returnedSerials };
+  });
+  const item = {
+    sku: effect.sku,
+    lotCode: effect.lotCode,
+    serial: effect.serial,
+    quantity: effect.quantity,
+    reason: effect.reason,
+    disposition: effect.disposition,
+    destination: effect.destination === "quarantine" || effect.destination === "disposal" ? null : effect.destination,
+    forced: Boolean(effect.forced),
+    flagged: effect.flagged,
+    flagCode: effect.flagCode ?? null,
+    pending: true,
+  };
+  return { ...returned, lines, items: [...(returned.items ?? []), item] };
+}
+
+/** `returned` (as last loaded) with the effects of this user's queued return scans on it. */
+export function withQueuedReturns(returned, session) {
+  return withQueued(returned, session, returnedOffline);
+}
+
+/** A lookup scan judged on the handheld: the location the snapshot knows by that label (a
+ * restock bin chosen offline); nothing to queue, a lookup changes nothing. */
+export async function checkLookupOffline(scan) {
+  const location = (await snapshot())?.locationByBarcode.get(scan.raw);
+  if (!location) return { verdict: "rejected", code: "unknown_barcode", message: "Offline check: no location has that label.", feedback: "error", offline: true, queue: false };
+  return { verdict: "accepted", code: "location", message: `Offline check: ${location.code}.`, feedback: "ok", offline: true, queue: false, location };
+}
+
+/**
+ * Judge a count scan on the handheld against the count task as last loaded and the
+ * snapshot: first the bin's label (the task's bin), then each lot's (a lot the snapshot
+ * knows) with the units counted. Accepted, the `effect` starts the task or adds the units to
+ * the lot's line. Nothing here tells what the system expects: a blind count stays blind.
+ */
+export async function checkCountOffline(task, scan, { quantity = 1 } = {}) {
+  const known = await snapshot();
+  const refuse = (code, message) => ({ verdict: "rejected", code, message: `Offline check: ${message}`, feedback: "error", offline: true });
+  const wanted = scan.raw.toUpperCase();
+  const isTaskBin = [task.bin.barcode, task.bin.code].some((value) => value && value.toUpperCase() === wanted);
+  const other = known?.locationByBarcode.get(scan.raw);
+  if (!task.startedAt) {
+    if (isTaskBin) {
+      return { verdict: "accepted", code: "count_started", message: `Offline check: counting ${task.bin.code}: scan each lot and enter its units. Queued.`, feedback: "ok", offline: true, effect: { countTaskId: task.id, started: true } };
+    }
+    return refuse(other ? "wrong_bin" : "bin_not_confirmed", other ? `not the bin to count: go to ${task.bin.code}.` : `scan the label of bin ${task.bin.code} first.`);
+  }
+  if (isTaskBin) return { verdict: "accepted", code: "count_started", message: `Counting ${task.bin.code}: scan each lot.`, feedback: "ok", offline: true, queue: false };
+  if (other) return refuse("wrong_bin", `not the bin to count: go to ${task.bin.code}.`);
+  const unit = parseGs1(scan.raw);
+  if (!unit) return refuse("unknown_barcode", "that is not a unit's code. Scan the unit's GS1 label.");
+  const product = known?.productByGtin.get(unit.gtin);
+  if (!product) return refuse("unknown_barcode", `no product has GTIN ${unit.gtin} on this handheld: count it when the server is back.`);
+  if (["serial", "lot_serial"].includes(product.tracking) && !unit.serial) return refuse("serial_required", "this product is tracked by serial: scan each unit's serial.");
+  if (!unit.lot && product.tracking !== "none") return refuse("lot_required", "scan the unit's lot barcode, not the product's alone.");
+  const lot = unit.lot ? known.lot.get(`${product.id} ${unit.lot}`) : known.lotsOf(product.id)[0];
+  if (!lot) return refuse("unknown_lot", `lot ${unit.lot ?? ""} of ${product.sku} is not known on this handheld: count it when the server is back.`);
+  const units = unit.serial ? 1 : quantity;
+  return {
+    verdict: "accepted",
+    code: "counted",
+    message: `Offline check: lot ${lot.code}: ${units} counted in ${task.bin.code}. Queued until the server is back.`,
+    feedback: "ok",
+    offline: true,
+    effect: { countTaskId: task.id, lotId: lot.id, lotCode: lot.code, sku: product.sku, productName: product.name, counted: units },
+  };
+}
+
+/** A count task with a queued entry's effect on it: started, a lot's units added (a new line
+ * for a lot not counted yet), a line corrected, or submitted. Lines touched are `pending`. */
+export function countedOffline(task, effect) {
+  if (effect.countTaskId !== task.id) return task;
+  if (effect.started) return { ...task, status: task.status === "open" ? "counting" : task.status, startedAt: task.startedAt ?? new Date().toISOString() };
+  if (effect.submitted) return { ...task, status: "submitted", submittedPending: true };
+  const lines = [...(task.lines ?? [])];
+  const at = lines.findIndex((line) => line.lotId === effect.lotId);
+  if (at >= 0) {
+    const counted = effect.set ?? lines[at].counted + effect.counted;
+    lines[at] = { ...lines[at], counted, pending: true };
+  } else {
+    lines.push({ lotId: effect.lotId, lotCode: effect.lotCode, sku: effect.sku, productName: effect.productName, counted: effect.set ?? effect.counted, pending: true });
+  }
+  return { ...task, lines };
+}
+
+/** A count task (or a list of them) with the effects of this user's queued count entries. */
+export function withQueuedCounts(tasks, session) {
+  return withQueued(tasks, session, (shown, effect) => Array.isArray(shown)
+    ? shown.map((task) => countedOffline(task, effect))
+    : countedOffline(shown, effect));
 }
 
 // ---- the queue in the top bar, and its sheet ----
@@ -394,7 +586,7 @@ export async function openQueueSheet() {
     h("ul", { class: "queue-list", id: "exception-list" }, exceptions.map((entry) =>
       h("li", { class: "queue-exception", "data-code": entry.code, "data-key": entry.idempotencyKey },
         h("p", { class: "rejection-message" }, entry.message),
-        h("p", { class: "row-note" }, [describe(entry.body), entry.code].join(" · ")),
+        h("p", { class: "row-note" }, [describe(entry.body, entry.write ? { path: entry.write } : null), entry.code].join(" · ")),
         h("button", {
           type: "button",
           class: "acknowledge",
@@ -405,7 +597,7 @@ export async function openQueueSheet() {
         }, "Acknowledge")))),
     h("h2", { class: "list-heading" }, `Waiting to be sent (${waiting.length})`),
     h("ul", { class: "queue-list", id: "pending-list" }, waiting.map((entry) =>
-      h("li", { class: "queue-pending-scan", "data-key": entry.body.idempotencyKey }, describe(entry.body)))),
+      h("li", { class: "queue-pending-scan", "data-key": entry.body.idempotencyKey }, describe(entry.body, entry.write)))),
     h("h2", { class: "list-heading" }, "Sent and accepted"),
     h("ul", { class: "queue-list", id: "sent-list" }, sent.map((entry) =>
       h("li", { class: "queue-sent", "data-code": entry.code, "data-key": entry.idempotencyKey }, entry.message))),
@@ -414,8 +606,10 @@ export async function openQueueSheet() {
   sheet.hidden = false;
 }
 
-function describe(body) {
+function describe(body, write) {
   const when = body.queuedAt ? new Date(body.queuedAt).toLocaleTimeString([], { timeStyle: "short" }) : "";
-  const what = [body.context, body.taskId ? `task ${body.taskId}` : null, body.quantity ? `× ${body.quantity}` : null];
+  if (write) return [write.message ?? write.path, when].filter(Boolean).join(" · ");
+  const what = [body.context, body.taskId ? `task ${body.taskId}` : null, body.countId ? `count task ${body.countId}` : null,
+    body.returnId ? `return ${body.returnId}` : null, body.quantity ? `× ${body.quantity}` : null];
   return [...what, body.raw.replaceAll("\x1d", "␝"), when].filter(Boolean).join(" · ");
 }

@@ -1,6 +1,8 @@
 // Who is signed in on this handheld (token and user, in localStorage so a reload keeps the
-// shift going) and the handheld's own stable id, sent with every sign-in and scan.
+// shift going, and in IndexedDB for the service worker's replay) and the handheld's own
+// stable id, sent with every sign-in and scan.
 
+import { forgetSession, keepSession } from "./outbox.js";
 import { uuid } from "./uuid.js";
 
 const SESSION_KEY = "lotline.session";
@@ -33,8 +35,15 @@ export function currentSession() {
 
 export function saveSession({ token, expiresAt, user }) {
   localStorage.setItem(SESSION_KEY, JSON.stringify({ token, expiresAt, user }));
+  shareSession({ token, expiresAt, user });
+}
+
+/** The session where the service worker can read it (it has no localStorage). */
+export function shareSession({ token, expiresAt, user }) {
+  keepSession({ token, expiresAt, user, deviceId: deviceId() }).catch(() => {});
 }
 
 export function clearSession() {
   localStorage.removeItem(SESSION_KEY);
+  forgetSession().catch(() => {});
 }

@@ -4,10 +4,23 @@
 // are there, on a big number pad; a lot scanned again adds to its count, a line tapped is
 // corrected, and Submit finishes the bin (lots not scanned count as none). A blind count never
 // shows what the system expects: the screen shows only what the counter counted.
+// Offline, the bin and each lot are checked on the handheld (offline.js: the task as last
+// loaded and the warehouse snapshot) and queued, their lines shown as pending; a correction
+// and Submit are queued behind them (keyed writes), and after the replay the task is reloaded.
 
 import { api } from "../api.js";
 import { h } from "../dom.js";
 import { signal } from "../feedback.js";
+import {
+  checkCountOffline,
+  countedOffline,
+  hasQueued,
+  isOffline,
+  parseGs1,
+  queueWriteOffline,
+  REPLAYED_EVENT,
+  withQueuedCounts,
+} from "../offline.js";
 import { uuid } from "../uuid.js";
 import { acceptance, cameraErrorIn, rejection, scanningScreen, sendScan, tell } from "./scanning-screen.js";
 import { taskScreen } from "./task-screen.js";
@@ -77,7 +90,7 @@ export function showCountTasks(root, { session, onSignOut, go, nav, handoff }) {
 
   (async () => {
     try {
-      tasks = await api("/api/count-tasks");
+      tasks = (await withQueuedCounts(await api("/api/count-tasks"), session)).filter((task) => !task.submittedPending);
       render();
     } catch (problem) {
       tell(message, rejection(problem.message, problem.code));
@@ -134,16 +147,17 @@ export function showCount(root, { session, onSignOut, go, taskId, handoff }) {
         h("li", {},
           h("button", {
             type: "button",
-            class: "count-line",
+            class: `count-line${line.pending ? " pending" : ""}`,
             id: `count-line-${line.lotId}`,
             "data-lot-id": line.lotId,
             "data-counted": line.counted,
+            "data-pending": String(Boolean(line.pending)),
             disabled: !counting(),
             onClick: () => correct(line),
           },
             h("span", { class: "row-title" }, line.lotCode),
             h("span", { class: "count-counted" }, String(line.counted)),
-            h("span", { class: "row-note" }, [line.sku, line.productName].filter(Boolean).join(" · ")),
+            h("span", { class: "row-note" }, [line.sku, line.productName, line.pending ? "queued" : null].filter(Boolean).join(" · ")),
             expected && line.expected !== undefined && line.expected !== null
               ? h("span", { class: "row-note count-expected" }, `System: ${line.expected}`)
               : null)))),
@@ -151,9 +165,20 @@ export function showCount(root, { session, onSignOut, go, taskId, handoff }) {
     if (!lines.length) card.querySelector("#count-lines").append(h("li", { class: "none", id: "no-count-lines" }, "Nothing counted yet."));
   }
 
+  /** The task from the server; offline, as last loaded, alone or in the list of tasks. */
+  async function taskAsKnown() {
+    try {
+      return await api(`/api/count-tasks/${taskId}`);
+    } catch (problem) {
+      const listed = problem.code === "offline" ? (await api("/api/count-tasks")).find((candidate) => candidate.id === taskId) : null;
+      if (!listed) throw problem;
+      return listed;
+    }
+  }
+
   async function load() {
     try {
-      task = await api(`/api/count-tasks/${taskId}`);
+      task = await withQueuedCounts(await taskAsKnown(), session);
       render();
     } catch (problem) {
       card.replaceChildren(rejection(problem.message, problem.code));
@@ -161,22 +186,29 @@ export function showCount(root, { session, onSignOut, go, taskId, handoff }) {
     }
   }
 
-  /** The answer to a count scan: the task as the server now has it, and the verdict felt. */
+  /** The answer to a count scan: the task as the server now has it (or with the offline
+   * check's effect on it), and the verdict felt. */
   function judged(verdict, scan) {
     signal(verdict.feedback);
     if (verdict.count) task = verdict.count;
+    if (verdict.offline && verdict.effect) task = countedOffline(task, verdict.effect);
     render();
     if (verdict.verdict !== "accepted") {
       tell(message, rejection(verdict.message, verdict.code, scan));
       return;
     }
-    tell(message, acceptance(verdict, "count-accepted"));
+    tell(message, verdict.offline
+      ? h("p", { class: "warning-message offline-check", id: "scan-queued", "data-code": verdict.code }, verdict.message)
+      : acceptance(verdict, "count-accepted"));
   }
 
   async function send(scan, fields = {}) {
     tell(message, h("p", { class: "pending" }, "Checking…"));
+    const seen = task;
     try {
-      judged(await sendScan("count", scan, { countId: task.id, ...fields }), scan);
+      judged(await sendScan("count", scan, { countId: task.id, ...fields }, {
+        offlineCheck: () => checkCountOffline(seen, scan, { quantity: fields.quantity ?? 1 }),
+      }), scan);
     } catch (problem) {
       tell(message, rejection(problem.message, problem.code, scan));
       signal("error");
@@ -205,8 +237,9 @@ export function showCount(root, { session, onSignOut, go, taskId, handoff }) {
       const body = { raw: scan.raw };
       if (scan.symbology) body.symbology = scan.symbology;
       parsed = await api("/api/barcodes/parse", { method: "POST", body });
-    } catch {
-      parsed = null; // the server judges it on its own when the scan is sent
+    } catch (problem) {
+      // Offline the handheld reads the lot itself; otherwise the server judges the scan.
+      parsed = problem.code === "offline" ? parseGs1(scan.raw) : null;
     }
     if (!parsed?.lot) {
       await send(scan);
@@ -236,10 +269,29 @@ export function showCount(root, { session, onSignOut, go, taskId, handoff }) {
 
   async function setLine(line, quantity) {
     tell(message, h("p", { class: "pending" }, "Correcting…"));
+    const path = `/api/count-tasks/${task.id}/lines/${line.lotId}`;
+    const body = { quantity, idempotencyKey: uuid() };
+    const queued = async () => {
+      const effect = { countTaskId: task.id, lotId: line.lotId, set: quantity };
+      await queueWriteOffline(path, body, { session, effect, done: { code: "count_corrected", message: `Lot ${line.lotCode}: ${quantity} in ${task.bin.code}.` } });
+      task = countedOffline(task, effect);
+      signal("warn");
+      render();
+      tell(message, h("p", { class: "warning-message offline-check", id: "count-corrected", "data-queued": "true" },
+        `Lot ${line.lotCode}: ${quantity}. Queued until the server is back.`));
+    };
+    // Scans still queued go first: the correction waits behind them.
+    if (isOffline() || (await hasQueued(session))) {
+      await queued();
+      return;
+    }
     try {
-      const body = { quantity, idempotencyKey: uuid() };
-      task = await api(`/api/count-tasks/${task.id}/lines/${line.lotId}`, { method: "POST", body });
+      task = await api(path, { method: "POST", body });
     } catch (problem) {
+      if (problem.code === "offline") {
+        await queued();
+        return;
+      }
       tell(message, rejection(problem.message, problem.code));
       signal("error");
       return;
@@ -288,22 +340,48 @@ export function showCount(root, { session, onSignOut, go, taskId, handoff }) {
     sheet.hidden = true;
     submit.disabled = true;
     tell(message, h("p", { class: "pending" }, "Submitting…"));
+    const path = `/api/count-tasks/${task.id}/submit`;
+    const body = { idempotencyKey: submitKey };
+    // Scans still queued go first: the submit waits behind them in the queue.
+    let queued = isOffline() || (await hasQueued(session));
     try {
-      task = await api(`/api/count-tasks/${task.id}/submit`, { method: "POST", body: { idempotencyKey: submitKey } });
+      if (!queued) task = await api(path, { method: "POST", body });
     } catch (problem) {
-      tell(message, rejection(problem.message, problem.code));
-      signal("error");
-      return;
+      if (problem.code !== "offline") {
+        tell(message, rejection(problem.message, problem.code));
+        signal("error");
+        return;
+      }
+      queued = true;
     } finally {
       submit.disabled = false;
+    }
+    if (queued) {
+      await queueWriteOffline(path, body, {
+        session,
+        effect: { countTaskId: task.id, submitted: true },
+        done: { code: "count_submitted", message: `Count of bin ${task.bin.code} submitted.` },
+      });
+      signal("warn");
+      go("#/count", { replace: true, message: `Bin ${task.bin.code} counted. The count is queued and sent when the server is back.` });
+      return;
     }
     signal("ok");
     go("#/count", { replace: true, message: `Bin ${task.bin.code} counted. Thank you.` });
   }
 
+  // After the offline queue is replayed: the task as the server now has it.
+  const onReplayed = () => inTurn(load);
+  window.addEventListener(REPLAYED_EVENT, onReplayed);
+
   inTurn(load);
   if (handoff?.scan) inTurn(() => scanned(handoff.scan));
-  return screen;
+  return {
+    destroy() {
+      window.removeEventListener(REPLAYED_EVENT, onReplayed);
+      screen.destroy();
+    },
+  };
 }
 
 /** A big number pad: digits, delete, clear; `value` is null until a digit is tapped. */

@@ -5,10 +5,23 @@
 // for the bin to put it in), and each item's lot is judged by the server: back into its lot,
 // forced to quarantine (amber: its lot is held, recalled or expired) or flagged (red: it did
 // not ship on this order; nothing moves and the screen stays red until Continue is tapped).
+// Offline, items are checked on the handheld (offline.js: the return as last loaded and the
+// warehouse snapshot), queued (flagged ones too: the server keeps the flag) and shown at once
+// as pending; Close waits in the queue behind them; after the replay the return is reloaded.
 
 import { api } from "../api.js";
 import { h } from "../dom.js";
 import { signal } from "../feedback.js";
+import {
+  checkLookupOffline,
+  checkReturnOffline,
+  hasQueued,
+  isOffline,
+  queueWriteOffline,
+  REPLAYED_EVENT,
+  returnedOffline,
+  withQueuedReturns,
+} from "../offline.js";
 import { uuid } from "../uuid.js";
 import { acceptance, cameraErrorIn, oneAtATime, quantityStepper, rejection, scanningScreen, sendScan, tell } from "./scanning-screen.js";
 import { refusalBlocker, taskScreen } from "./task-screen.js";
@@ -302,14 +315,19 @@ export function showReturn(root, { session, onSignOut, go, returnId }) {
     if (disposition === "restock") fields.location = bin.barcode;
     tell(message, h("p", { class: "pending" }, "Checking…"));
     let verdict;
+    const judged = returned;
+    const chosen = { quantity: fields.quantity, reason, disposition, binCode: bin?.code ?? null };
     try {
-      verdict = await sendScan("return", scan, fields);
+      verdict = await sendScan("return", scan, fields, {
+        offlineCheck: () => checkReturnOffline(judged, scan, chosen),
+      });
     } catch (problem) {
       tell(message);
       blocker.block(problem.message, problem.code, { scan });
       return;
     }
     if (verdict.return) returned = verdict.return;
+    if (verdict.offline && verdict.effect) returned = returnedOffline(returned, verdict.effect);
     render();
     if (verdict.verdict !== "accepted") {
       tell(message);
@@ -318,14 +336,16 @@ export function showReturn(root, { session, onSignOut, go, returnId }) {
     }
     signal(verdict.feedback);
     stepper.reset();
-    tell(message, acceptance(verdict, "item-accepted"));
+    tell(message, verdict.offline
+      ? h("p", { class: "warning-message offline-check", id: "scan-queued", "data-code": verdict.code }, verdict.message)
+      : acceptance(verdict, "item-accepted"));
   }
 
   /** The bin restocked items go into: a bin label scanned, checked with a lookup. */
   async function chooseBin(scan) {
     let verdict;
     try {
-      verdict = await sendScan("lookup", scan);
+      verdict = await sendScan("lookup", scan, {}, { offlineCheck: () => checkLookupOffline(scan) });
     } catch (problem) {
       tell(message, rejection(problem.message, problem.code, scan));
       signal("error");
@@ -430,9 +450,18 @@ export function showReturn(root, { session, onSignOut, go, returnId }) {
   const closeKey = uuid();
 
   async function closeReturn() {
+    // Items still queued go first: the close waits behind them in the queue.
+    if (isOffline() || (await hasQueued(session))) {
+      await closeQueued();
+      return;
+    }
     try {
       returned = await api(`/api/returns/${returned.id}/close`, { method: "POST", body: { idempotencyKey: closeKey } });
     } catch (problem) {
+      if (problem.code === "offline") {
+        await closeQueued();
+        return;
+      }
       tell(message, rejection(problem.message, problem.code));
       signal("error");
       return;
@@ -442,30 +471,57 @@ export function showReturn(root, { session, onSignOut, go, returnId }) {
     tell(message, h("p", { class: "ok-message", id: "return-done" }, `Return of order ${returned.order?.externalId ?? ""} closed.`));
   }
 
-  inTurn(async () => {
+  async function closeQueued() {
+    const order = returned.order?.externalId ?? "";
+    const effect = { returnId: returned.id, closed: true };
+    await queueWriteOffline(`/api/returns/${returned.id}/close`, { idempotencyKey: closeKey }, {
+      session,
+      effect,
+      done: { code: "return_closed", message: `Return of order ${order} closed.` },
+    });
+    returned = returnedOffline(returned, effect);
+    signal("warn");
+    render();
+    tell(message, h("p", { class: "warning-message offline-check", id: "return-done", "data-queued": "true" },
+      `Return of order ${order}: closing is queued behind its items, sent when the server is back.`));
+  }
+
+  async function load() {
     try {
-      returned = await api(`/api/returns/${returnId}`);
+      returned = await withQueuedReturns(await api(`/api/returns/${returnId}`), session);
       render();
       if (isOpen() && (!reason || !disposition)) openSheet();
     } catch (problem) {
       card.replaceChildren(rejection(problem.message, problem.code));
       signal("error");
     }
-  });
-  return screen;
+  }
+  // After the offline queue is replayed: the return as the server now has it.
+  const onReplayed = () => inTurn(load);
+  window.addEventListener(REPLAYED_EVENT, onReplayed);
+
+  inTurn(load);
+  return {
+    destroy() {
+      window.removeEventListener(REPLAYED_EVENT, onReplayed);
+      screen.destroy();
+    },
+  };
 }
 
 function itemEntry(item) {
   return h("li", {
-    class: `return-item${item.flagged ? " flagged" : ""}`,
+    class: `return-item${item.flagged ? " flagged" : ""}${item.pending ? " pending" : ""}`,
     "data-flagged": String(Boolean(item.flagged)),
+    "data-pending": String(Boolean(item.pending)),
     "data-disposition": item.flagged ? "" : item.forced ? "quarantine" : item.disposition ?? "",
     "data-lot-code": item.lotCode ?? "",
   },
     h("span", { class: "row-title" }, `${item.quantity} × ${item.lotCode ?? item.sku}${item.serial ? ` · ${item.serial}` : ""}`),
     item.flagged
-      ? h("span", { class: "item-flag" }, `FLAGGED · ${FLAG_TITLES[item.flagCode] ?? item.flagCode ?? ""}`)
+      ? h("span", { class: "item-flag" }, `FLAGGED · ${FLAG_TITLES[item.flagCode] ?? item.flagCode ?? ""}${item.pending ? " · queued" : ""}`)
       : h("span", { class: "row-note" },
-          [item.forced ? "Forced to quarantine" : labelOf(DISPOSITIONS, item.disposition), item.destination, labelOf(RETURN_REASONS, item.reason)]
+          [item.forced ? "Forced to quarantine" : labelOf(DISPOSITIONS, item.disposition), item.destination, labelOf(RETURN_REASONS, item.reason),
+            item.pending ? "queued" : null]
             .filter(Boolean).join(" · ")));
 }

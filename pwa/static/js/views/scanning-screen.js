@@ -83,7 +83,9 @@ export function scanningScreen(root, {
  * With `offlineCheck(scan)`, a handheld with no network (or a request that fails with a
  * network error) judges the scan itself: the check answers a verdict shaped like the server's
  * (`offline: true`, and the screen's `effect` when accepted), and an accepted one goes to the
- * outbox with the same idempotency key, so one that did reach the server applies once.
+ * outbox with the same idempotency key, so one that did reach the server applies once (and
+ * is marked sent, so screens do not add its effect to data loaded since). A check may say
+ * `queue: true` (a refusal the server records too) or `queue: false` (nothing to send).
  */
 export async function sendScan(context, scan, fields = {}, { offlineCheck = null } = {}) {
   const body = {
@@ -96,15 +98,20 @@ export async function sendScan(context, scan, fields = {}, { offlineCheck = null
   };
   if (scan.symbology) body.symbology = scan.symbology;
   if (!offlineCheck) return api("/api/scans", { method: "POST", body });
+  let sentAt = null;
   if (!isOffline()) {
     try {
+      sentAt = new Date().toISOString();
       return await api("/api/scans", { method: "POST", body });
     } catch (problem) {
       if (problem.code !== "offline") throw problem;
     }
   }
   const verdict = await offlineCheck(scan);
-  if (verdict.verdict === "accepted") await queueOffline(body, { session: currentSession(), effect: verdict.effect ?? null });
+  // Accepted ones are queued; so are refusals the server keeps (a return's flagged item).
+  if (verdict.queue ?? verdict.verdict === "accepted") {
+    await queueOffline(body, { session: currentSession(), effect: verdict.effect ?? null, sentAt });
+  }
   return verdict;
 }
 
