@@ -5,7 +5,10 @@ app with the queue intact, and when the network is back the queue is replayed on
 ledger movement per scan. A hold placed during the outage arrives on the live channel before
 the replay, and turns the queued picks of its lot into exceptions the picker sees, reads and
 acknowledges (and GET /api/scan-exceptions lists); two tabs replaying the same queue apply it
-once."""
+once. Packing, returns and blind counts work offline the same way (a flagged return item
+queued and refused on replay becomes an exception; a count's Submit waits in the queue behind
+its scans); the service worker replays the queue itself with no page open; signing out with
+scans queued asks first."""
 
 from __future__ import annotations
 
@@ -13,11 +16,14 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
+import httpx
 from playwright.async_api import Page
 
 from tests.browser.conftest import PickSite, gs1_label, new_page, sign_in_over_http
+from tests.browser.test_count import assert_blind, enter_on_pad
 from tests.browser.test_live import watch_live
 from tests.browser.test_pick_pack import pick_over_http
+from tests.browser.test_returns import shipped_order
 from tests.integration.arrange import lotline_check, ok, receive
 
 QUEUED = "#scan-queued"
@@ -47,6 +53,13 @@ async def ready_offline(page: Page, pick_site: PickSite) -> None:
     await page.wait_for_selector("body[data-live=connected]")
     await page.wait_for_selector("body[data-snapshot]")
     # The shell precached and the worker in control, so the app opens with no network.
+    await page.evaluate("navigator.serviceWorker.ready")
+    await page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+
+async def worker_ready(page: Page) -> None:
+    """The warehouse snapshot in and the service worker in control (the app opens offline)."""
+    await page.wait_for_selector("body[data-live=connected][data-snapshot]")
     await page.evaluate("navigator.serviceWorker.ready")
     await page.wait_for_function("navigator.serviceWorker.controller !== null")
 
@@ -371,3 +384,387 @@ async def test_offline_packing_is_checked_against_the_order_and_packs_once_when_
     assert [row["quantity"] for row in packs] == [1, 1], "one movement per offline scan"
     checked = lotline_check(live_server.database_url)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+async def test_an_offline_return_is_queued_with_its_flag_and_replayed_once(
+    browser, live_server, pick_site, make_user, db
+):
+    order = await shipped_order(live_server, pick_site, make_user, 2)
+    early_id = await db.fetchval("SELECT id FROM lot WHERE code = $1", pick_site.early.code)
+    clerk = await make_user(["returns"])
+    storage = {
+        "lotline.warehouse": pick_site.warehouse,
+        "lotline.returns.reason": "damaged",
+        "lotline.returns.disposition": "restock",
+    }
+    context, page, _ = await new_page(
+        browser, live_server, await sign_in_over_http(live_server, clerk), storage
+    )
+    early_line = f".return-line[data-lot-code='{pick_site.early.code}']"
+    try:
+        await page.goto("/#/returns")
+        await wedge(page, f"ORDER-{order['id']}")
+        await page.wait_for_selector(f"#order-preview[data-order-id='{order['id']}']")
+        await page.click("#open-return")
+        await page.wait_for_selector("body[data-screen=return] #return-card[data-status=open]")
+        return_id = int(page.url.rsplit("/", 1)[1])
+        await worker_ready(page)
+        await context.set_offline(True)
+        await page.wait_for_selector("body[data-live=offline]")
+
+        # The restock bin from the snapshot, then a unit of the lot that shipped: back at once.
+        await wedge(page, pick_site.bin_barcodes["A-01"])
+        await page.wait_for_selector("#bin-chosen")
+        await wedge(page, gs1_label(pick_site.early, gs="|"))
+        queued = await page.wait_for_selector(f"{QUEUED}[data-code=restocked]")
+        assert "Offline check" in await queued.inner_text()
+        assert await page.get_attribute(early_line, "data-returned") == "1"
+
+        # A unit of a lot that never shipped on the order: flagged on the handheld, in red,
+        # and queued all the same (the server keeps the flag on the return).
+        await wedge(page, gs1_label(pick_site.late, gs="|"))
+        await page.wait_for_selector(
+            "#blocker:not([hidden]) #rejection[data-code=not_shipped_on_order]"
+        )
+        assert "did not ship" in (await page.inner_text("#flag-title")).lower()
+        await page.click("#dismiss")
+        assert await queued_count(page) == 2
+        pending = page.locator("#return-items .return-item[data-pending=true]")
+        assert await pending.count() == 2
+        assert (
+            await page.locator("#return-items .return-item.flagged").get_attribute("data-lot-code")
+            == pick_site.late.code
+        )
+
+        # A reload with no network: the return as last loaded, with the queued items on it.
+        await page.reload()
+        await page.wait_for_selector(f"{early_line}[data-returned='1']")
+        assert await pending.count() == 2
+        queue = await outbox(page, clerk.username)
+        keys = [entry["body"]["idempotencyKey"] for entry in queue]
+        assert [entry["body"]["context"] for entry in queue] == ["return", "return"]
+        assert queue[0]["body"]["location"] == pick_site.bin_barcodes["A-01"]
+        assert not await db.fetch(
+            "SELECT 1 FROM scan WHERE idempotency_key = ANY($1::uuid[])", keys
+        ), "nothing reached the server while offline"
+
+        await context.set_offline(False)
+        report = await page.wait_for_selector("#replay-report:not([hidden])", timeout=15_000)
+        assert await report.get_attribute("data-accepted") == "1"
+        assert await report.get_attribute("data-refused") == "1"
+        await page.wait_for_selector("#exceptions-count:not([hidden])")
+        assert await page.inner_text("#exceptions-count") == "!1"
+        # The return as the server has it: the item back, the other flagged, none pending.
+        await page.wait_for_selector(
+            "#return-items .return-item[data-pending=true]", state="detached"
+        )
+        assert await page.get_attribute(early_line, "data-returned") == "1"
+        assert await page.locator("#return-items .return-item").count() == 2
+        await page.click("#outbox")
+        await page.wait_for_selector("#queue-sheet:not([hidden]) #exception-list li")
+        [exception] = await page.query_selector_all("#exception-list li")
+        assert await exception.get_attribute("data-code") == "not_shipped_on_order"
+    finally:
+        await context.close()
+
+    recorded = await db.fetch(
+        "SELECT verdict, code, offline FROM scan"
+        " WHERE idempotency_key = ANY($1::uuid[]) ORDER BY id",
+        keys,
+    )
+    assert [(row["verdict"], row["code"], row["offline"]) for row in recorded] == [
+        ("accepted", "restocked", True),
+        ("rejected", "not_shipped_on_order", True),
+    ]
+    moved = await db.fetch(
+        "SELECT lot_id, quantity FROM movement WHERE kind = 'return' AND reference = $1",
+        f"return {return_id}",
+    )
+    assert [(row["lot_id"], row["quantity"]) for row in moved] == [(early_id, 1)], "once"
+    async with pick_site.admin() as admin:
+        listed = await ok(admin.get("/api/scan-exceptions?status=open"))
+        returned = await ok(admin.get(f"/api/returns/{return_id}"))
+    mine = [item for item in listed if item["user"] == clerk.username]
+    assert [(item["code"], item["returnId"]) for item in mine] == [
+        ("not_shipped_on_order", return_id)
+    ]
+    assert sorted((item["lotCode"], item["flagged"]) for item in returned["items"]) == sorted(
+        [(pick_site.early.code, False), (pick_site.late.code, True)]
+    )
+    checked = lotline_check(live_server.database_url)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+async def test_the_service_worker_replays_the_queue_with_no_page_open(
+    browser, live_server, pick_site, make_user, db
+):
+    picker = await make_user(["picker"])
+    order = await pick_site.waved_order(2, picker=picker.username)
+    context, page, _ = await new_page(
+        browser,
+        live_server,
+        await sign_in_over_http(live_server, picker),
+        storage={"lotline.warehouse": pick_site.warehouse},
+    )
+    try:
+        await ready_offline(page, pick_site)
+        await context.set_offline(True)
+        await page.wait_for_selector("body[data-live=offline]")
+        await wedge(page, pick_site.bin_barcodes["A-01"])
+        await page.wait_for_selector(f"{QUEUED}[data-code=bin_confirmed]")
+        await page.click(".stepper-more")
+        await wedge(page, gs1_label(pick_site.early, gs="|"))
+        await page.wait_for_selector("body[data-screen=tasks] #notice")
+        keys = [entry["body"]["idempotencyKey"] for entry in await outbox(page, picker.username)]
+        assert len(keys) == 2
+        # Every page of the app closed; the network back.
+        await page.close()
+        await context.set_offline(False)
+
+        # The browser's background sync, as Chromium fires it: through DevTools, at the
+        # worker's registration (a blank page only to reach DevTools; it is no client).
+        blank = await context.new_page()
+        cdp = await context.new_cdp_session(blank)
+        registrations: list[dict[str, Any]] = []
+        cdp.on(
+            "ServiceWorker.workerRegistrationUpdated",
+            lambda event: registrations.extend(event["registrations"]),
+        )
+        await cdp.send("ServiceWorker.enable")
+        for _ in range(50):
+            if registrations:
+                break
+            await blank.wait_for_timeout(100)
+        [registration] = [r for r in registrations if r["scopeURL"] == f"{live_server.url}/"]
+
+        async def sync() -> None:
+            await cdp.send(
+                "ServiceWorker.dispatchSyncEvent",
+                {
+                    "origin": live_server.url,
+                    "registrationId": registration["registrationId"],
+                    "tag": "lotline-outbox",
+                    "lastChance": False,
+                },
+            )
+
+        async def recorded() -> int:
+            found: int = await db.fetchval(
+                "SELECT count(*) FROM scan WHERE idempotency_key = ANY($1::uuid[])", keys
+            )
+            return found
+
+        await sync()
+        for _ in range(100):
+            if await recorded() == 2:
+                break
+            await blank.wait_for_timeout(100)
+        assert await recorded() == 2
+        # Again: the queue is empty, nothing more is sent or applied.
+        await sync()
+        await blank.wait_for_timeout(1000)
+        assert await recorded() == 2
+
+        # The next page opened finds the queue drained and the server's answers in the log.
+        page = await context.new_page()
+        await page.goto("/#/tasks")
+        await page.wait_for_selector("body[data-screen=tasks]")
+        assert await outbox(page, picker.username) == []
+        log = await page.evaluate(
+            "async (user) => (await import('/static/js/outbox.js')).replayLog(user)",
+            picker.username,
+        )
+        assert sorted((entry["idempotencyKey"], entry["verdict"]) for entry in log) == sorted(
+            (key, "accepted") for key in keys
+        )
+    finally:
+        await context.close()
+
+    early_id = await db.fetchval("SELECT id FROM lot WHERE code = $1", pick_site.early.code)
+    assert await pick_movements(db, order["id"]) == [(early_id, 2)], "applied once"
+    checked = lotline_check(live_server.database_url)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+async def test_signing_out_with_scans_queued_asks_and_keeps_them_for_that_user(
+    browser, live_server, pick_site, make_user
+):
+    picker = await make_user(["picker"])
+    await pick_site.waved_order(1, picker=picker.username)
+    context, page, _ = await new_page(
+        browser,
+        live_server,
+        await sign_in_over_http(live_server, picker),
+        storage={"lotline.warehouse": pick_site.warehouse},
+    )
+    try:
+        await ready_offline(page, pick_site)
+        await context.set_offline(True)
+        await page.wait_for_selector("body[data-live=offline]")
+        await wedge(page, pick_site.bin_barcodes["A-01"])
+        await page.wait_for_selector(f"{QUEUED}[data-code=bin_confirmed]")
+
+        await page.click("#sign-out")
+        sheet = await page.wait_for_selector("#signout-sheet")
+        assert await page.get_attribute("#signout-waiting", "data-pending") == "1"
+        assert "No connection" in await sheet.inner_text()
+        assert await page.is_disabled("#signout-replay")
+        await page.click("#signout-cancel")
+        await page.wait_for_selector("#signout-sheet", state="detached")
+        assert await page.get_attribute("body", "data-screen") == "pick"
+
+        await page.click("#sign-out")
+        await page.click("#signout-keep")
+        await page.wait_for_selector("body[data-screen=signin]")
+        assert len(await outbox(page, picker.username)) == 1, "kept for that user"
+    finally:
+        await context.close()
+
+
+async def test_a_blind_count_done_offline_is_submitted_after_its_scans_and_counted_once(
+    browser, live_server, pick_site, make_user, db
+):
+    early = pick_site.early
+    lot_id = await db.fetchval("SELECT id FROM lot WHERE code = $1", early.code)
+    supervisor, counter = await make_user(["supervisor"]), await make_user(["counter"])
+    async with httpx.AsyncClient(
+        base_url=live_server.url, timeout=30.0, headers=supervisor.headers
+    ) as supervising:
+        count = await ok(
+            supervising.post(
+                "/api/counts",
+                json={
+                    "warehouse": pick_site.warehouse,
+                    "bins": ["A-01"],
+                    "assignee": counter.username,
+                },
+            )
+        )
+    [task] = count["tasks"]
+    expected = await db.fetchval(
+        "SELECT coalesce(sum(quantity), 0) FROM stock_balance sb"
+        " JOIN location l ON l.id = sb.location_id WHERE sb.lot_id = $1 AND l.code = 'A-01'",
+        lot_id,
+    )
+    first, more = 3, 4
+    assert expected not in (first, more, first + more), expected
+    context, page, _ = await new_page(
+        browser,
+        live_server,
+        await sign_in_over_http(live_server, counter),
+        storage={"lotline.warehouse": pick_site.warehouse},
+    )
+    try:
+        await page.goto("/#/count")
+        await page.wait_for_selector(f"#count-task-{task['id']}")
+        await worker_ready(page)
+        await context.set_offline(True)
+        await page.wait_for_selector("body[data-live=offline]")
+
+        # The bin's label opens the task as last listed, and starts it (queued).
+        await wedge(page, pick_site.bin_barcodes["A-01"])
+        await page.wait_for_selector("body[data-screen=count-task] #count-step[data-step=lot]")
+        assert await page.get_attribute(QUEUED, "data-code") == "count_started"
+        await assert_blind(page, expected)
+        # A bin not this task's is refused on the handheld.
+        await wedge(page, pick_site.bin_barcodes["A-02"])
+        await page.wait_for_selector("#rejection[data-code=wrong_bin]")
+
+        # The lot scanned twice: one line, pending, adding up; never the expected quantity.
+        for units, total in ((first, first), (more, first + more)):
+            await wedge(page, gs1_label(early, gs="|"))
+            await page.wait_for_selector("#count-sheet:not([hidden]) #pad-value")
+            assert early.code in await page.inner_text("#pad-title")
+            await assert_blind(page, expected)
+            await enter_on_pad(page, units)
+            await page.wait_for_selector(
+                f"#count-line-{lot_id}[data-counted='{total}'][data-pending=true]"
+            )
+            assert await page.get_attribute(QUEUED, "data-code") == "counted"
+            await assert_blind(page, expected)
+        assert await page.locator(".count-line").count() == 1
+
+        await page.click("#submit-count")
+        await assert_blind(page, expected)
+        await page.click("#submit-confirm")
+        notice = await page.wait_for_selector("body[data-screen=count] #notice")
+        assert "queued" in (await notice.inner_text()).lower()
+        await page.wait_for_selector(f"#count-task-{task['id']}", state="detached")
+        assert await queued_count(page) == 4
+        queue = await outbox(page, counter.username)
+        assert [entry.get("write", {}).get("path") for entry in queue] == [
+            None,
+            None,
+            None,
+            f"/api/count-tasks/{task['id']}/submit",
+        ]
+        await assert_blind(page, expected)
+
+        await context.set_offline(False)
+        report = await page.wait_for_selector("#replay-report:not([hidden])", timeout=15_000)
+        assert await report.get_attribute("data-accepted") == "4", await report.inner_text()
+        await page.wait_for_selector("#outbox", state="hidden")
+        await assert_blind(page, expected)
+    finally:
+        await context.close()
+
+    lines = await db.fetch(
+        "SELECT lot_id, counted FROM count_line WHERE task_id = $1 ORDER BY lot_id", task["id"]
+    )
+    assert [(row["lot_id"], row["counted"]) for row in lines] == [(lot_id, first + more)]
+    status = await db.fetchval("SELECT status FROM count_task WHERE id = $1", task["id"])
+    assert status in ("submitted", "recount_required"), status
+    checked = lotline_check(live_server.database_url)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+async def test_a_scan_whose_answer_was_lost_is_not_counted_twice_on_fresh_data(
+    browser, live_server, pick_site, make_user, db
+):
+    picker = await make_user(["picker"])
+    order = await pick_site.waved_order(2, picker=picker.username)
+    context, page, _ = await new_page(
+        browser,
+        live_server,
+        await sign_in_over_http(live_server, picker),
+        storage={"lotline.warehouse": pick_site.warehouse},
+    )
+
+    async def answer_lost(route: Any) -> None:
+        await route.fetch()  # the server applies the scan...
+        await route.abort()  # ...and the handheld never hears back
+
+    try:
+        await ready_offline(page, pick_site)
+        await wedge(page, pick_site.bin_barcodes["A-01"])
+        await page.wait_for_selector("#scan-accepted[data-code=bin_confirmed]")
+        await page.route("**/api/scans", answer_lost)
+        await page.route("**/api/scans/replay", lambda route: route.abort())
+        await wedge(page, gs1_label(pick_site.early, gs="|"))
+        await page.wait_for_selector(f"{QUEUED}[data-code=picked]")
+        await page.wait_for_selector("#pick-count[data-picked='1']")
+        [entry] = await outbox(page, picker.username)
+        assert entry["sentAt"], "marked as sent: the server may have it"
+
+        # Fresh from the server, the task has the pick already: the queued scan is not added.
+        await page.reload()
+        await page.wait_for_selector("body[data-screen=pick] #pick-step[data-step=lot]")
+        await page.wait_for_selector("#outbox:not([hidden])")
+        assert await page.get_attribute("#pick-count", "data-picked") == "1"
+
+        await page.unroute("**/api/scans/replay")
+        await page.evaluate("async () => (await import('/static/js/offline.js')).replayNow()")
+        report = await page.wait_for_selector("#replay-report:not([hidden])", timeout=15_000)
+        assert await report.get_attribute("data-accepted") == "1"
+        await page.wait_for_selector("#outbox", state="hidden")
+        assert await page.get_attribute("#pick-count", "data-picked") == "1"
+    finally:
+        await context.close()
+
+    replayed = await db.fetchval(
+        "SELECT count(*) FROM scan WHERE idempotency_key = $1::uuid",
+        entry["body"]["idempotencyKey"],
+    )
+    assert replayed == 1
+    early_id = await db.fetchval("SELECT id FROM lot WHERE code = $1", pick_site.early.code)
+    assert await pick_movements(db, order["id"]) == [(early_id, 1)]
