@@ -52,11 +52,13 @@ def test_every_write_declares_who_may_use_it():
     }
     # Signing out is every signed-in user's own business; any role reads barcodes, and a
     # scan's role rule depends on its context (the scanning service answers 403
-    # scan_context_forbidden, tested in test_scans.py).
+    # scan_context_forbidden, tested in test_scans.py); a replay of queued scans checks each
+    # scan the same way (test_offline.py).
     assert open_writes == {
         ("POST", "/api/auth/logout"),
         ("POST", "/api/barcodes/parse"),
         ("POST", "/api/scans"),
+        ("POST", "/api/scans/replay"),
     }
     assert len(GUARDED_WRITES) >= 8
 
