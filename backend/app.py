@@ -11,7 +11,9 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 
 from backend.auth.guards import PUBLIC, TokenAuthMiddleware, role_guard
 from backend.auth.routes import AuthController, DeviceController, UserController
@@ -48,15 +50,19 @@ from backend.scanning.recorder import stop_recorder
 from backend.scanning.routes import BarcodeController, ScanController
 from backend.settings import PROJECT_ROOT, get_settings
 from backend.trace.routes import ExportController, RecallReportController, TraceController
+from backend.web.console import ConsoleController
 from backend.web.deps import provide_db
 from backend.web.heap import settle_heap
 from backend.web.pwa import service_worker, shell_page
 from backend.web.strict_body import check_body_strictly
 
-__all__ = ["STATIC_DIR", "create_app"]
+__all__ = ["STATIC_DIR", "TEMPLATE_DIR", "create_app"]
 
 STATIC_DIR = PROJECT_ROOT / "pwa" / "static"
 """Files served at /static; third-party ones are copied into vendor/ by scripts/setup."""
+
+TEMPLATE_DIR = PROJECT_ROOT / "pwa" / "templates"
+"""Jinja2 templates of the server-rendered pages (the console's under console/)."""
 
 _SWAGGER = "/static/vendor/swagger-ui"
 
@@ -110,6 +116,7 @@ def create_app() -> Litestar:
             live_socket,
             shell_page,
             service_worker,
+            ConsoleController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],
@@ -119,6 +126,7 @@ def create_app() -> Litestar:
             ),
         ],
         dependencies={"db": Provide(provide_db)},
+        template_config=TemplateConfig(directory=TEMPLATE_DIR, engine=JinjaTemplateEngine),
         middleware=[
             DefineMiddleware(
                 TokenAuthMiddleware, exclude=["^/schema", "^/health", "^/static/", "^/ws$"]

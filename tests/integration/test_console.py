@@ -1,0 +1,398 @@
+"""The office console over HTTP against the real server: its session cookie, form posts from
+its own origin only, roles, the dashboard's panels, search, the lot and product pages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+
+from backend.auth.passwords import hash_token
+from tests.conftest import LiveServer, MakeUser
+from tests.integration.arrange import OATS_GTIN, gs1, ok, receive, scan_body
+
+COOKIE = "lotline_console"
+
+
+@pytest.fixture(scope="module")
+async def site(admin_client: httpx.AsyncClient) -> dict[str, Any]:
+    """One warehouse, a product with a GTIN, a held lot, a lot expiring in 5 days, one in
+    60 days, and one far off."""
+    await ok(admin_client.post("/api/warehouses", json={"code": "CON", "name": "Console"}))
+    for code in ("C-01", "C-02"):
+        await ok(admin_client.post("/api/locations", json={"warehouse": "CON", "code": code}))
+    await ok(admin_client.post("/api/suppliers", json={"code": "FARM", "name": "Farm"}))
+    await ok(
+        admin_client.post(
+            "/api/products", json={"sku": "OATS", "name": "Rolled oats", "gtins": [OATS_GTIN]}
+        )
+    )
+    today = date.today()
+    lots = {}
+    for code, days, quantity in (("HELD1", 400, 7), ("SOON1", 5, 11), ("LATER1", 60, 13)):
+        made = await ok(
+            receive(
+                admin_client,
+                sku="OATS",
+                lotCode=code,
+                quantity=quantity,
+                location="CON/C-01",
+                expiry=(today + timedelta(days=days)).isoformat(),
+                supplier="FARM",
+                supplierLotCode=f"FARM-{code}",
+            )
+        )
+        lots[code] = made["lot"]["id"]
+    await ok(
+        admin_client.post(
+            "/api/holds",
+            json={
+                "idempotencyKey": str(uuid.uuid4()),
+                "kind": "hold",
+                "reason": "Lab check",
+                "lots": [lots["HELD1"]],
+            },
+        )
+    )
+    return lots
+
+
+@pytest.fixture
+async def client(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    """A fresh client per test: no cookie jar carried over from another test's sign-in."""
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30.0) as http:
+        yield http
+
+
+def origin(server: LiveServer) -> dict[str, str]:
+    return {"Origin": server.url}
+
+
+async def sign_in(client: httpx.AsyncClient, server: LiveServer, **form: str) -> httpx.Response:
+    return await client.post("/console/login", data=form, headers=origin(server))
+
+
+def session_cookie(response: httpx.Response) -> str:
+    """The Set-Cookie header of the session cookie."""
+    headers = [h for h in response.headers.get_list("set-cookie") if h.startswith(f"{COOKIE}=")]
+    assert len(headers) == 1, response.headers
+    return headers[0]
+
+
+def attributes(set_cookie: str) -> list[str]:
+    return [part.strip() for part in set_cookie.split(";")[1:]]
+
+
+def token_of(set_cookie: str) -> str:
+    return set_cookie.split(";", 1)[0].split("=", 1)[1].strip('"')
+
+
+def as_cookie(token: str) -> dict[str, str]:
+    return {"Cookie": f"{COOKIE}={token}"}
+
+
+@pytest.fixture(scope="module")
+async def supervisor(live_server: LiveServer, make_user: MakeUser) -> str:
+    """A supervisor's console session token."""
+    user = await make_user(["supervisor"], badge="BADGE-SUP-1", pin="4321")
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        signed_in = await sign_in(
+            client, live_server, username=user.username, password=user.password
+        )
+    return token_of(session_cookie(signed_in))
+
+
+async def test_signing_in_sets_an_httponly_strict_cookie_and_opens_the_page_asked_for(
+    client, live_server, make_user
+):
+    user = await make_user(["receiver"])
+    signed_in = await sign_in(
+        client,
+        live_server,
+        username=user.username,
+        password=user.password,
+        next="/console/search?q=OATS",
+    )
+    assert signed_in.status_code in (301, 302, 303, 307), signed_in.text
+    assert signed_in.headers["location"] == "/console/search?q=OATS"
+    cookie = session_cookie(signed_in).lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/console" in cookie
+    assert "secure" not in attributes(cookie)  # plain http here
+
+    page = await client.get("/console/", headers=as_cookie(token_of(session_cookie(signed_in))))
+    assert page.status_code == 200
+    assert user.username in page.text
+    assert "no-store" in page.headers["cache-control"]
+
+
+async def test_the_cookie_is_secure_when_the_console_is_served_over_https(
+    client, live_server, make_user
+):
+    user = await make_user(["supervisor"])
+    https = live_server.url.replace("http://", "https://")
+    signed_in = await client.post(
+        "/console/login",
+        data={"username": user.username, "password": user.password},
+        headers={"X-Forwarded-Proto": "https", "Origin": https},
+    )
+    assert signed_in.status_code == 302, signed_in.text
+    assert "secure" in attributes(session_cookie(signed_in).lower())
+
+
+async def test_a_badge_and_pin_sign_in_the_console_too(client, live_server, supervisor):
+    signed_in = await sign_in(client, live_server, badge="BADGE-SUP-1", pin="4321")
+    assert signed_in.status_code == 302
+    page = await client.get("/console/", headers=as_cookie(token_of(session_cookie(signed_in))))
+    assert page.status_code == 200
+
+
+async def test_a_page_without_a_session_sends_the_browser_to_sign_in_and_back(client):
+    page = await client.get("/console/search?q=OATS")
+    assert page.status_code == 302
+    assert page.headers["location"] == "/console/login?next=%2Fconsole%2Fsearch%3Fq%3DOATS"
+    stale = await client.get("/console/", headers=as_cookie("not-a-token"))
+    assert stale.status_code == 302
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"username": "nobody", "password": "wrong"},
+        {"username": "x" * 500, "password": "y" * 5000},
+        {"badge": "NOPE", "pin": "0000"},
+        {},
+        {"username": "only-a-name"},
+    ],
+)
+async def test_wrong_or_missing_credentials_show_the_form_again_without_a_cookie(
+    client, live_server, form
+):
+    answer = await sign_in(client, live_server, **form)
+    assert answer.status_code in (400, 401)
+    assert "set-cookie" not in answer.headers
+    assert 'role="alert"' in answer.text and "<form" in answer.text
+
+
+async def test_an_outside_page_cannot_post_the_console_forms(
+    client, live_server, make_user, supervisor
+):
+    user = await make_user(["supervisor"])
+    credentials = {"username": user.username, "password": user.password}
+    for headers in ({}, {"Origin": "https://evil.example"}, {"Referer": "http://evil.example/"}):
+        answer = await client.post("/console/login", data=credentials, headers=headers)
+        assert answer.status_code == 403
+        assert "set-cookie" not in answer.headers
+    for path in ("/console/logout", "/console/live-ticket"):
+        answer = await client.post(
+            path, headers={**as_cookie(supervisor), "Origin": "https://evil.example"}
+        )
+        assert answer.status_code == 403
+    still = await client.get("/console/", headers=as_cookie(supervisor))
+    assert still.status_code == 200
+
+
+async def test_roles_outside_the_console_get_a_clear_403_page(client, live_server, make_user):
+    picker = await make_user(["picker"])
+    answer = await sign_in(client, live_server, username=picker.username, password=picker.password)
+    assert answer.status_code == 403
+    assert "not for your role" in answer.text
+    assert "set-cookie" not in answer.headers
+    # A picker's API token carried as a cookie does not open pages either.
+    page = await client.get("/console/", headers=as_cookie(picker.token))
+    assert page.status_code == 403
+    assert "supervisor" in page.text
+
+
+async def test_signing_out_revokes_the_session_and_clears_the_cookie(
+    client, live_server, make_user
+):
+    user = await make_user(["admin"])
+    token = token_of(
+        session_cookie(
+            await sign_in(client, live_server, username=user.username, password=user.password)
+        )
+    )
+    out = await client.post("/console/logout", headers={**as_cookie(token), **origin(live_server)})
+    assert out.status_code == 302 and out.headers["location"] == "/console/login"
+    assert re.search(r'lotline_console="?"?;', session_cookie(out))
+    again = await client.get("/console/", headers=as_cookie(token))
+    assert again.status_code == 302
+    api = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 401
+
+
+async def test_the_dashboard_shows_held_lots_expiring_lots_tasks_and_exceptions(
+    client, site, supervisor
+):
+    page = await client.get("/console/", headers=as_cookie(supervisor))
+    assert page.status_code == 200
+    held = section(page.text, "held")
+    assert "HELD1" in held and "Lab check" in held and ">7<" in held
+    assert "SOON1" not in held
+    expiring = section(page.text, "expiring")
+    within = {
+        window: expiring.split(f'id="expiring-{window}"')[1].split("<h3")[0]
+        for window in (7, 30, 90)
+    }
+    assert "SOON1" in within[7] and ">11<" in within[7] and "CON" in within[7]
+    assert "LATER1" in within[90] and ">13<" in within[90]
+    assert "LATER1" not in within[7] + within[30]
+    assert "HELD1" not in expiring
+    assert "Open scan exceptions" in section(page.text, "waiting")
+    assert "Unassigned" in section(page.text, "pick-tasks")
+
+
+def section(html: str, panel: str) -> str:
+    return html.split(f'id="{panel}"')[1].split("</section>")[0]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (f"(01){OATS_GTIN}(10)SOON1", {"SOON1"}),
+        (f"{OATS_GTIN} LATER1", {"LATER1"}),
+        ("FARM-HELD1", {"HELD1"}),
+        ("SOON1", {"SOON1"}),
+    ],
+)
+async def test_search_finds_a_lot_by_barcode_gtin_and_lot_supplier_lot_or_code(
+    client, site, supervisor, query, expected
+):
+    page = await client.get("/console/search", params={"q": query}, headers=as_cookie(supervisor))
+    assert page.status_code == 200
+    found = set(re.findall(r'href="/console/lots/\d+">([A-Z0-9]+)<', page.text))
+    assert found == expected
+
+
+async def test_search_finds_products_by_sku_and_gtin_and_locations_by_code(
+    client, site, supervisor
+):
+    for query in ("OATS", OATS_GTIN):
+        page = await client.get(
+            "/console/search", params={"q": query}, headers=as_cookie(supervisor)
+        )
+        assert re.search(r'href="/console/products/\d+">OATS<', page.text), query
+    bin_page = await client.get(
+        "/console/search", params={"q": "CON/C-01"}, headers=as_cookie(supervisor)
+    )
+    assert "CON/C-01" in bin_page.text and "SOON1" in bin_page.text
+
+
+@pytest.mark.parametrize(
+    "query", ["nothing-like-this", "'; DROP TABLE lot; --", "%", "\u00e9\u4e2d"]
+)
+async def test_search_for_unknown_or_odd_text_says_nothing_matches(client, site, supervisor, query):
+    page = await client.get("/console/search", params={"q": query}, headers=as_cookie(supervisor))
+    assert page.status_code == 200
+    assert 'id="no-results"' in page.text
+
+
+async def test_search_refuses_an_overlong_query_with_a_400_page(client, supervisor):
+    page = await client.get(
+        "/console/search", params={"q": "x" * 201}, headers=as_cookie(supervisor)
+    )
+    assert page.status_code == 400
+    assert "200 characters" in page.text
+
+
+async def test_the_lot_page_lists_movements_and_scans_newest_first_in_pages(
+    client, admin_client, site, supervisor, db: asyncpg.Connection
+):
+    lot = site["SOON1"]
+    expiry = (date.today() + timedelta(days=5)).strftime("%y%m%d")
+    scanned = await ok(
+        admin_client.post("/api/scans", json=scan_body(gs1(OATS_GTIN, "SOON1", expiry=expiry)))
+    )
+    assert scanned["lot"]["id"] == lot
+    for _ in range(3):
+        await ok(
+            admin_client.post(
+                "/api/moves",
+                json={
+                    "idempotencyKey": str(uuid.uuid4()),
+                    "lotId": lot,
+                    "from": "CON/C-01",
+                    "to": "CON/C-02",
+                    "quantity": 1,
+                },
+            )
+        )
+    page = await client.get(f"/console/lots/{lot}", headers=as_cookie(supervisor))
+    assert page.status_code == 200
+    assert "CON/C-02" in section(page.text, "stock-heading")
+    rows = re.findall(r'<tr class="(movement|scan)"><td><time datetime="([^"]+)"', page.text)
+    kinds = [kind for kind, _ in rows]
+    assert kinds.count("movement") == 4 and kinds.count("scan") == 1
+    stamps = [at for _, at in rows]
+    assert stamps == sorted(stamps, reverse=True)
+    assert "move" in page.text.split('id="timeline"')[1].split("</tr>")[1]
+
+    count = await db.fetchval("SELECT count(*) FROM movement WHERE lot_id = $1", lot)
+    assert count == 4
+    second = await client.get(f"/console/lots/{lot}?page=2", headers=as_cookie(supervisor))
+    assert second.status_code == 200 and "Nothing on this page" in second.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/console/lots/999999999",
+        "/console/lots/abc",
+        "/console/lots/" + "9" * 40,
+        "/console/products/0",
+        "/console/products/x",
+    ],
+)
+async def test_unknown_lots_and_products_are_a_404_page(client, supervisor, path):
+    page = await client.get(path, headers=as_cookie(supervisor))
+    assert page.status_code == 404
+    assert "<main" in page.text
+
+
+async def test_the_product_page_lists_its_lots(client, site, supervisor):
+    page = await client.get("/console/search", params={"q": "OATS"}, headers=as_cookie(supervisor))
+    product = re.search(r'href="(/console/products/\d+)"', page.text)
+    assert product is not None
+    lots = await client.get(product.group(1), headers=as_cookie(supervisor))
+    assert {"HELD1", "SOON1", "LATER1"} <= set(re.findall(r">([A-Z]+1)</a>", lots.text))
+
+
+async def test_a_live_ticket_opens_the_live_channel_and_expires_within_a_minute(
+    client, live_server, supervisor, site, db: asyncpg.Connection
+):
+    answer = await client.post(
+        "/console/live-ticket", headers={**as_cookie(supervisor), **origin(live_server)}
+    )
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["ticket"] != supervisor and "CON" in body["warehouses"]
+    lifetime = await db.fetchval(
+        "SELECT extract(epoch FROM expires_at - created_at) FROM auth_token WHERE token_hash = $1",
+        hash_token(body["ticket"]),
+    )
+    assert lifetime <= 61
+    socket = await connect(live_server.url.replace("http://", "ws://") + "/ws", open_timeout=10)
+    async with socket:
+        await socket.send(
+            json.dumps(
+                {
+                    "type": "hello",
+                    "token": body["ticket"],
+                    "deviceId": "console",
+                    "warehouse": "CON",
+                }
+            )
+        )
+        welcome = json.loads(await asyncio.wait_for(socket.recv(), 10))
+    assert welcome["type"] == "welcome" and welcome["warehouse"] == "CON"
+    nobody = await client.post("/console/live-ticket", headers=origin(live_server))
+    assert nobody.status_code == 302
