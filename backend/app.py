@@ -35,6 +35,7 @@ from backend.fulfilment.routes import (
     WaveController,
 )
 from backend.holds.routes import HoldController
+from backend.labels.routes import LabelController
 from backend.ledger.routes import StockController
 from backend.live.hub import start_hub, stop_hub
 from backend.live.routes import LiveAckController, live_socket
@@ -112,6 +113,7 @@ def create_app() -> Litestar:
             TraceController,
             RecallReportController,
             ExportController,
+            LabelController,
             LiveAckController,
             live_socket,
             shell_page,

@@ -23,9 +23,9 @@ from backend.domain.barcodes.messages import GS
 from backend.domain.check_digits import gs1_check_digit
 
 __all__ = [
-    "DPI",
     "GS1_SYMBOLS",
     "Barcode",
+    "Dpi",
     "Label",
     "LabelError",
     "LabelSize",
@@ -42,12 +42,14 @@ __all__ = [
 
 Symbology = Literal["datamatrix", "gs1-128", "code128"]
 GS1_SYMBOLS: tuple[Symbology, ...] = ("datamatrix", "gs1-128")
-DPI = (203, 300, 600)
+Dpi = Literal[203, 300, 600]
 """Zebra print-head resolutions, dots per inch."""
 
 _CSET82 = re.compile(r"[!\"%&'*+,\-./0-9:;<=>?A-Z_a-z]{1,20}")
 """A GS1 AI 10 or 21 value on our labels: 1-20 characters of CSET 82 without parentheses
 (the symbol encoders take bracketed text, where a parenthesis would read as an AI)."""
+_CODE128_TEXT = re.compile(r"[!-\]_-}]{1,80}")
+"""Our own labels' text: printable ASCII without space, `^` and `~` (ZPL's command marks)."""
 _FIXED_LENGTH = frozenset({"01", "11", "15", "17"})
 _ZPL_TEXT_ESCAPES = {"^": "\\5E", "~": "\\7E", "\\": "\\5C"}
 
@@ -101,7 +103,7 @@ class LabelSize:
 
     width_mm: float = 100.0
     height_mm: float = 50.0
-    dpi: int = 203
+    dpi: Dpi = 203
 
     def dots(self, mm: float) -> int:
         """`mm` in printer dots at this resolution."""
@@ -167,12 +169,19 @@ def lot_label(facts: LotFacts, symbology: Symbology, serial: str | None = None) 
 
 def location_label(barcode: str, warehouse: str, code: str) -> Label:
     """A location's label: its own barcode text as Code 128, under the warehouse and code."""
+    _check_code128(barcode)
     return Label(Barcode("code128", barcode), (f"{warehouse} {code}", barcode))
 
 
 def badge_label(badge: str, display_name: str) -> Label:
     """A person's badge: their badge text as Code 128 under their display name."""
+    _check_code128(badge)
     return Label(Barcode("code128", badge), (display_name, badge))
+
+
+def _check_code128(text: str) -> None:
+    if not _CODE128_TEXT.fullmatch(text):
+        raise LabelError("barcode", f"{text!r} has characters our Code 128 labels do not carry.")
 
 
 def zpl(labels: Sequence[Label], size: LabelSize = LabelSize(), copies: int = 1) -> str:

@@ -21,6 +21,8 @@ from backend.domain.labels import (
     lot_label,
     zpl,
 )
+from backend.labels.drawing import lay_out
+from backend.labels.svg import svg
 
 GTIN = "09506000134352"
 FACTS = LotFacts(
@@ -149,3 +151,12 @@ def test_location_and_badge_labels_are_plain_code_128_of_their_text():
     assert zpl_barcode_data(text) == ["LOC-MAIN-A-01-01", "BADGE-RECEIVER"]
     assert parse_barcode("]C0" + zpl_barcode_data(text)[0]).kind == "location"
     assert parse_barcode("]C0" + zpl_barcode_data(text)[1]).kind == "badge"
+
+
+def test_the_svg_is_sized_in_millimetres_with_crisp_modules():
+    text = svg(
+        lay_out(lot_label(LotFacts(GTIN, "X1", "Oats & <co>", "OATS"), "datamatrix"), 100, 50)
+    )
+    assert re.search(r'width="100mm" height="50mm" viewBox="0 0 100 50"', text)
+    assert 'shape-rendering="crispEdges"' in text
+    assert "Oats &amp; &lt;co&gt;" in text

@@ -1,0 +1,1 @@
+"""Printable labels: lots, locations and badges as SVG, PDF sheets and ZPL."""

@@ -1,0 +1,133 @@
+"""Printable labels: lots (GS1 DataMatrix or GS1-128), locations and badges (Code 128)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from litestar import Controller, Response, get
+from litestar.params import FromPath, QueryParameter
+
+from backend.auth.guards import allow
+from backend.domain.labels import Dpi
+from backend.labels import service
+from backend.labels.pdf import Paper
+from backend.labels.service import LabelSizeName, Printing, Rendered
+from backend.web.deps import Db
+
+__all__ = ["LabelController"]
+
+LotSymbol = Literal["datamatrix", "gs1-128"]
+Copies = Annotated[int, QueryParameter(ge=1, le=100, description="Copies of each label.")]
+Size = Annotated[
+    LabelSizeName,
+    QueryParameter(description="Label size in mm (ZPL, SVG, and PDF with paper=label)."),
+]
+PaperOption = Annotated[
+    Paper,
+    QueryParameter(description="PDF: an A4 (3x8) or Letter (3x7) sheet, or a page per label."),
+]
+
+
+def _file(rendered: Rendered) -> Response[bytes]:
+    return Response(
+        rendered.content,
+        media_type=rendered.media_type,
+        headers={"Content-Disposition": f'inline; filename="{rendered.filename}"'},
+    )
+
+
+class LabelController(Controller):
+    path = "/api/labels"
+    tags = ["labels"]
+    opt = allow("receiver", "supervisor")
+
+    @get("/lots/{name:str}", operation_id="lotLabel")
+    async def lot(
+        self,
+        name: FromPath[str],
+        db: Db,
+        symbol: LotSymbol = "datamatrix",
+        serial: Annotated[str | None, QueryParameter(max_length=20)] = None,
+        copies: Copies = 1,
+        size: Size = "100x50",
+        dpi: Dpi = 203,
+        paper: PaperOption = "a4",
+    ) -> Response[bytes]:
+        """A lot's label (`12.svg`, `12.pdf`, `12.zpl`): GTIN, expiry or best-before, lot and
+        an optional serial as a GS1 DataMatrix or GS1-128, with the text people read."""
+        key, form = service.label_path(name, numeric=True)
+        label = await service.lot(db, int(key), symbol, serial)
+        printing = Printing(size, dpi, paper, copies)
+        return _file(service.render([label], form, printing, f"lot-{key}"))
+
+    @get("/locations.pdf", operation_id="locationLabelsPdf")
+    async def locations_pdf(
+        self,
+        db: Db,
+        warehouse: Annotated[str, QueryParameter(min_length=1, max_length=32)],
+        codes: Annotated[str | None, QueryParameter(max_length=20_000)] = None,
+        copies: Copies = 1,
+        size: Size = "100x50",
+        paper: PaperOption = "a4",
+    ) -> Response[bytes]:
+        """Location labels as PDF: `codes` (comma-separated) in that order, or every active
+        location of the warehouse in walking order."""
+        labels = await service.locations(db, warehouse, _codes(codes))
+        printing = Printing(size=size, paper=paper, copies=copies)
+        return _file(service.render(labels, "pdf", printing, f"locations-{warehouse}"))
+
+    @get("/locations.zpl", operation_id="locationLabelsZpl")
+    async def locations_zpl(
+        self,
+        db: Db,
+        warehouse: Annotated[str, QueryParameter(min_length=1, max_length=32)],
+        codes: Annotated[str | None, QueryParameter(max_length=20_000)] = None,
+        copies: Copies = 1,
+        size: Size = "100x50",
+        dpi: Dpi = 203,
+    ) -> Response[bytes]:
+        """Location labels as ZPL for a Zebra printer, one format per location."""
+        labels = await service.locations(db, warehouse, _codes(codes))
+        printing = Printing(size=size, dpi=dpi, copies=copies)
+        return _file(service.render(labels, "zpl", printing, f"locations-{warehouse}"))
+
+    @get("/locations/{name:str}", operation_id="locationLabel")
+    async def location(
+        self,
+        name: FromPath[str],
+        db: Db,
+        copies: Copies = 1,
+        size: Size = "100x50",
+        dpi: Dpi = 203,
+        paper: PaperOption = "a4",
+    ) -> Response[bytes]:
+        """One location's label (`7.svg`): its barcode `LOC-<WH>-<CODE>` as Code 128."""
+        key, form = service.label_path(name, numeric=True)
+        label = await service.location(db, int(key))
+        printing = Printing(size, dpi, paper, copies)
+        return _file(service.render([label], form, printing, f"location-{key}"))
+
+    @get("/badges/{name:str}", operation_id="badgeLabel", opt=allow())
+    async def badge(
+        self,
+        name: FromPath[str],
+        db: Db,
+        copies: Copies = 1,
+        size: Size = "100x50",
+        dpi: Dpi = 203,
+        paper: PaperOption = "a4",
+    ) -> Response[bytes]:
+        """A person's badge (`ana.svg`): their badge as Code 128 under their display name.
+        Admins only: a badge and its PIN sign in."""
+        key, form = service.label_path(name, numeric=False)
+        label = await service.badge(db, key)
+        printing = Printing(size, dpi, paper, copies)
+        return _file(service.render([label], form, printing, f"badge-{key}"))
+
+
+def _codes(codes: str | None) -> list[str] | None:
+    """`A-01-01,A-01-02` as a list, blanks dropped; None (every location) when not given."""
+    if codes is None:
+        return None
+    named = [code.strip() for code in codes.split(",") if code.strip()]
+    return named or None
