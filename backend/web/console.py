@@ -113,13 +113,14 @@ def _check_origin(request: Request[Any, Any, Any]) -> None:
 
 def _safe_next(target: str | None) -> str:
     """Only console paths: never send a browser elsewhere after signing in."""
-    if target and target.startswith("/console") and not target.startswith("//"):
+    if target and target.startswith("/console") and target.isascii() and target.isprintable():
         return target
     return "/console"
 
 
-def _positive(text: str | None, default: int = 1) -> int:
-    return int(text) if text and text.isdigit() and 0 < len(text) < 7 else default
+def _page_number(text: str | None) -> int:
+    """`?page=` as a page from 1; anything else is the first page."""
+    return int(text) if text and text.isdigit() and len(text) < 7 and int(text) > 0 else 1
 
 
 class ConsoleController(Controller):
@@ -145,10 +146,15 @@ class ConsoleController(Controller):
         form = await request.form()
         fields = {name: str(form.get(name) or "").strip() for name in _FIELD_LIMITS}
         target = _safe_next(str(form.get("next") or ""))
-        too_long = [name for name, limit in _FIELD_LIMITS.items() if len(fields[name]) > limit]
+        # PostgreSQL text cannot hold NUL: such a value cannot match anyone.
+        unusable = [
+            name
+            for name, limit in _FIELD_LIMITS.items()
+            if len(fields[name]) > limit or "\x00" in fields[name]
+        ]
         data = LoginIn(**{name: value or None for name, value in fields.items()})
         try:
-            if too_long:
+            if unusable:
                 raise DomainError(
                     "invalid_credentials", "Wrong username, badge, password or PIN.", 401
                 )
@@ -223,9 +229,13 @@ class ConsoleController(Controller):
         """Everything a typed or scanned text names."""
         actor = await _actor(request, db)
         query = (request.query_params.get("q") or "").strip()
-        if len(query) > 200:
+        if len(query) > 200 or "\x00" in query:
             return _page(
-                "search.html", actor, 400, q=query[:200], error="Search for at most 200 characters."
+                "search.html",
+                actor,
+                400,
+                q=query[:200].replace("\x00", ""),
+                error="Search for at most 200 characters, without NUL.",
             )
         found = await queries.search(db, query) if query else None
         return _page("search.html", actor, q=query, found=found)
@@ -240,7 +250,7 @@ class ConsoleController(Controller):
             lot = await lot_by_id(db, int(lot_id))
         except DomainError as error:
             raise HTTPException(status_code=404, detail=error.detail) from error
-        page = _positive(request.query_params.get("page"))
+        page = _page_number(request.query_params.get("page"))
         entries, more = await queries.lot_timeline(db, lot.id, page)
         on_hand = await queries.lot_on_hand(db, lot.id)
         return _page(

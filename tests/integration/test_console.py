@@ -148,6 +148,27 @@ async def test_the_cookie_is_secure_when_the_console_is_served_over_https(
     assert "secure" in attributes(session_cookie(signed_in).lower())
 
 
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/console",
+        "/api/users",
+        "/console\u00e9",
+        "/console\r\nX: y",
+    ],
+)
+async def test_after_sign_in_the_browser_only_goes_to_a_console_page(
+    client, live_server, make_user, target
+):
+    user = await make_user(["supervisor"])
+    signed_in = await sign_in(
+        client, live_server, username=user.username, password=user.password, next=target
+    )
+    assert signed_in.status_code == 302
+    assert signed_in.headers["location"] == "/console"
+
+
 async def test_a_badge_and_pin_sign_in_the_console_too(client, live_server, supervisor):
     signed_in = await sign_in(client, live_server, badge="BADGE-SUP-1", pin="4321")
     assert signed_in.status_code == 302
@@ -171,6 +192,8 @@ async def test_a_page_without_a_session_sends_the_browser_to_sign_in_and_back(cl
         {"badge": "NOPE", "pin": "0000"},
         {},
         {"username": "only-a-name"},
+        {"username": "nul\x00name", "password": "pass\x00word"},
+        {"badge": "B\x00", "pin": "1\x002"},
     ],
 )
 async def test_wrong_or_missing_credentials_show_the_form_again_without_a_cookie(
@@ -296,10 +319,9 @@ async def test_search_for_unknown_or_odd_text_says_nothing_matches(client, site,
     assert 'id="no-results"' in page.text
 
 
-async def test_search_refuses_an_overlong_query_with_a_400_page(client, supervisor):
-    page = await client.get(
-        "/console/search", params={"q": "x" * 201}, headers=as_cookie(supervisor)
-    )
+@pytest.mark.parametrize("query", ["x" * 201, "LOT\x00"])
+async def test_search_refuses_an_overlong_or_nul_query_with_a_400_page(client, supervisor, query):
+    page = await client.get("/console/search", params={"q": query}, headers=as_cookie(supervisor))
     assert page.status_code == 400
     assert "200 characters" in page.text
 
@@ -340,6 +362,9 @@ async def test_the_lot_page_lists_movements_and_scans_newest_first_in_pages(
     assert count == 4
     second = await client.get(f"/console/lots/{lot}?page=2", headers=as_cookie(supervisor))
     assert second.status_code == 200 and "Nothing on this page" in second.text
+    for odd in ("0", "-1", "abc", "9" * 30):
+        first = await client.get(f"/console/lots/{lot}?page={odd}", headers=as_cookie(supervisor))
+        assert first.status_code == 200 and first.text.count('<tr class="movement">') == 4
 
 
 @pytest.mark.parametrize(
