@@ -421,3 +421,34 @@ async def test_a_live_ticket_opens_the_live_channel_and_expires_within_a_minute(
     assert welcome["type"] == "welcome" and welcome["warehouse"] == "CON"
     nobody = await client.post("/console/live-ticket", headers=origin(live_server))
     assert nobody.status_code == 302
+
+
+async def test_the_timeline_pages_hold_fifty_entries_each_without_gaps_or_overlap(
+    client, admin_client, site, supervisor
+):
+    lot = site["LATER1"]
+    for n in range(52):
+        ends = ("CON/C-01", "CON/C-02") if n % 2 == 0 else ("CON/C-02", "CON/C-01")
+        await ok(
+            admin_client.post(
+                "/api/moves",
+                json={
+                    "idempotencyKey": str(uuid.uuid4()),
+                    "lotId": lot,
+                    "from": ends[0],
+                    "to": ends[1],
+                    "quantity": 1,
+                },
+            )
+        )
+    pages = []
+    for page in (1, 2):
+        answer = await client.get(f"/console/lots/{lot}?page={page}", headers=as_cookie(supervisor))
+        pages.append(answer.text)
+    first = re.findall(r'<tr class="movement"><td><time datetime="([^"]+)"', pages[0])
+    second = re.findall(r'<tr class="movement"><td><time datetime="([^"]+)"', pages[1])
+    assert (len(first), len(second)) == (50, 3)  # 52 moves and the receipt
+    assert min(first) >= max(second)
+    assert 'rel="next"' in pages[0] and 'rel="next"' not in pages[1]
+    assert 'rel="prev"' in pages[1]
+    assert "movement: receipt" in pages[1].split('id="timeline"')[1].split("</tr>")[-2]
