@@ -452,3 +452,55 @@ async def test_the_timeline_pages_hold_fifty_entries_each_without_gaps_or_overla
     assert 'rel="next"' in pages[0] and 'rel="next"' not in pages[1]
     assert 'rel="prev"' in pages[1]
     assert "movement: receipt" in pages[1].split('id="timeline"')[1].split("</tr>")[-2]
+
+
+async def test_search_finds_an_order_and_a_serial_and_the_dashboard_counts_open_tasks(
+    client, admin_client, site, supervisor
+):
+    await ok(
+        admin_client.post(
+            "/api/channels", json={"code": "shop", "name": "Shop", "kind": "own_shop"}
+        )
+    )
+    order = await ok(
+        admin_client.post(
+            "/api/orders",
+            json={
+                "channel": "shop",
+                "externalId": "SHOP-9001",
+                "customer": {"ref": "C1", "name": "Ada"},
+                "lines": [{"sku": "OATS", "quantity": 2}],
+                "warehouse": "CON",
+            },
+        )
+    )
+    await ok(admin_client.post("/api/waves", json={"orderIds": [order["id"]]}))
+    found = await client.get(
+        "/console/search", params={"q": "SHOP-9001"}, headers=as_cookie(supervisor)
+    )
+    orders = found.text.split('id="orders-heading"')[1].split("</section>")[0]
+    assert "SHOP-9001" in orders and "CON" in orders
+    assert set(re.findall(r'href="/console/lots/\d+">([A-Z0-9]+)<', orders)) == {"SOON1"}
+    board = await client.get("/console/", headers=as_cookie(supervisor))
+    tasks = section(board.text, "pick-tasks")
+    assert re.search(r"<dt>Unassigned</dt><dd>1</dd>", tasks), tasks
+
+    await ok(
+        admin_client.post(
+            "/api/products", json={"sku": "PHONE", "name": "Phone", "tracking": "serial"}
+        )
+    )
+    phone = await ok(
+        receive(
+            admin_client,
+            sku="PHONE",
+            lotCode="PH1",
+            quantity=2,
+            location="CON/C-02",
+            serials=["SN-CON-1", "SN-CON-2"],
+        )
+    )
+    by_serial = await client.get(
+        "/console/search", params={"q": "SN-CON-2"}, headers=as_cookie(supervisor)
+    )
+    assert re.findall(r'href="/console/lots/(\d+)">', by_serial.text) == [str(phone["lot"]["id"])]
