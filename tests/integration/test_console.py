@@ -504,3 +504,26 @@ async def test_search_finds_an_order_and_a_serial_and_the_dashboard_counts_open_
         "/console/search", params={"q": "SN-CON-2"}, headers=as_cookie(supervisor)
     )
     assert re.findall(r'href="/console/lots/(\d+)">', by_serial.text) == [str(phone["lot"]["id"])]
+
+
+def waiting(html: str, label: str) -> int:
+    found = re.search(rf"<dt>{label}</dt><dd>(\d+)</dd>", section(html, "waiting"))
+    assert found is not None, label
+    return int(found.group(1))
+
+
+async def test_an_offline_scan_refused_shows_as_one_more_exception_waiting(
+    client, admin_client, supervisor
+):
+    before = await client.get("/console/", headers=as_cookie(supervisor))
+    refused = await ok(
+        admin_client.post(
+            "/api/scans",
+            json=scan_body("NOT-A-KNOWN-BARCODE", offline=True, queuedAt="2026-11-23T10:15:01Z"),
+        )
+    )
+    assert refused["verdict"] == "rejected"
+    after = await client.get("/console/", headers=as_cookie(supervisor))
+    label = "Open scan exceptions"
+    assert waiting(after.text, label) == waiting(before.text, label) + 1
+    assert waiting(after.text, "Open return alerts") == waiting(before.text, "Open return alerts")
