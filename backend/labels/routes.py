@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, get
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Schema,
+)
 from litestar.params import FromPath, QueryParameter
 
 from backend.auth.guards import allow
-from backend.domain.labels import Dpi
+from backend.domain.labels import Dpi as PrinterDpi
 from backend.labels import service
 from backend.labels.pdf import Paper
-from backend.labels.service import LabelSizeName, Printing, Rendered
+from backend.labels.service import MEDIA_TYPES, LabelSizeName, Printing, Rendered
 from backend.web.deps import Db
 
 __all__ = ["LabelController"]
 
-LotSymbol = Literal["datamatrix", "gs1-128"]
+LotSymbol = Annotated[
+    Literal["datamatrix", "gs1-128"], QueryParameter(description="The lot label's symbol.")
+]
+Dpi = Annotated[PrinterDpi, QueryParameter(description="ZPL: the printer's dots per inch.")]
 Copies = Annotated[int, QueryParameter(ge=1, le=100, description="Copies of each label.")]
 Size = Annotated[
     LabelSizeName,
@@ -26,6 +38,21 @@ PaperOption = Annotated[
     Paper,
     QueryParameter(description="PDF: an A4 (3x8) or Letter (3x7) sheet, or a page per label."),
 ]
+
+
+@dataclass
+class LabelFileOperation(Operation):
+    """A route whose file type is its path's extension: 200 is SVG, PDF or ZPL text."""
+
+    def __post_init__(self) -> None:
+        if self.responses is not None:
+            file = OpenAPIMediaType(
+                schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+            )
+            self.responses["200"] = OpenAPIResponse(
+                description="The label file, as the path's extension says.",
+                content={media_type: file for media_type in MEDIA_TYPES.values()},
+            )
 
 
 def _file(rendered: Rendered) -> Response[bytes]:
@@ -41,7 +68,7 @@ class LabelController(Controller):
     tags = ["labels"]
     opt = allow("receiver", "supervisor")
 
-    @get("/lots/{name:str}", operation_id="lotLabel")
+    @get("/lots/{name:str}", operation_id="lotLabel", operation_class=LabelFileOperation)
     async def lot(
         self,
         name: FromPath[str],
@@ -60,7 +87,7 @@ class LabelController(Controller):
         printing = Printing(size, dpi, paper, copies)
         return _file(service.render([label], form, printing, f"lot-{key}"))
 
-    @get("/locations.pdf", operation_id="locationLabelsPdf")
+    @get("/locations.pdf", operation_id="locationLabelsPdf", media_type=MEDIA_TYPES["pdf"])
     async def locations_pdf(
         self,
         db: Db,
@@ -76,7 +103,7 @@ class LabelController(Controller):
         printing = Printing(size=size, paper=paper, copies=copies)
         return _file(service.render(labels, "pdf", printing, f"locations-{warehouse}"))
 
-    @get("/locations.zpl", operation_id="locationLabelsZpl")
+    @get("/locations.zpl", operation_id="locationLabelsZpl", media_type=MEDIA_TYPES["zpl"])
     async def locations_zpl(
         self,
         db: Db,
@@ -91,7 +118,7 @@ class LabelController(Controller):
         printing = Printing(size=size, dpi=dpi, copies=copies)
         return _file(service.render(labels, "zpl", printing, f"locations-{warehouse}"))
 
-    @get("/locations/{name:str}", operation_id="locationLabel")
+    @get("/locations/{name:str}", operation_id="locationLabel", operation_class=LabelFileOperation)
     async def location(
         self,
         name: FromPath[str],
@@ -107,7 +134,12 @@ class LabelController(Controller):
         printing = Printing(size, dpi, paper, copies)
         return _file(service.render([label], form, printing, f"location-{key}"))
 
-    @get("/badges/{name:str}", operation_id="badgeLabel", opt=allow())
+    @get(
+        "/badges/{name:str}",
+        operation_id="badgeLabel",
+        opt=allow(),
+        operation_class=LabelFileOperation,
+    )
     async def badge(
         self,
         name: FromPath[str],

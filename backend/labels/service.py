@@ -29,6 +29,7 @@ from backend.labels.svg import svg
 __all__ = [
     "LABEL_SIZES",
     "MAX_LABELS",
+    "MEDIA_TYPES",
     "Format",
     "LabelSizeName",
     "Printing",
@@ -54,11 +55,12 @@ LABEL_SIZES: dict[str, tuple[float, float]] = {
 MAX_LABELS = 2000
 """Most labels one file holds (labels times copies)."""
 
-_MEDIA_TYPES = {
+MEDIA_TYPES = {
     "svg": "image/svg+xml",
     "pdf": "application/pdf",
-    "zpl": "text/plain; charset=utf-8",
+    "zpl": "text/plain",
 }
+"""What each format is served as; ZPL is text a printer (or a person) reads."""
 _PATH = re.compile(r"(?P<key>[^./]{1,80})\.(?P<format>svg|pdf|zpl)")
 
 
@@ -110,7 +112,7 @@ def render(labels: Sequence[Label], form: Format, printing: Printing, filename: 
     else:
         size = LabelSize(width, height, printing.dpi)
         content = zpl(labels, size, printing.copies).encode()
-    return Rendered(content, _MEDIA_TYPES[form], f"{filename}.{form}")
+    return Rendered(content, MEDIA_TYPES[form], f"{filename}.{form}")
 
 
 async def lot(
