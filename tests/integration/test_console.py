@@ -351,7 +351,7 @@ async def test_the_lot_page_lists_movements_and_scans_newest_first_in_pages(
     page = await client.get(f"/console/lots/{lot}", headers=as_cookie(supervisor))
     assert page.status_code == 200
     assert "CON/C-02" in section(page.text, "stock-heading")
-    rows = re.findall(r'<tr class="(movement|scan)"><td><time datetime="([^"]+)"', page.text)
+    rows = re.findall(r'<tr class="(movement|scan)"><td class="date"><time datetime="([^"]+)"', page.text)
     kinds = [kind for kind, _ in rows]
     assert kinds.count("movement") == 4 and kinds.count("scan") == 1
     stamps = [at for _, at in rows]
@@ -445,8 +445,8 @@ async def test_the_timeline_pages_hold_fifty_entries_each_without_gaps_or_overla
     for page in (1, 2):
         answer = await client.get(f"/console/lots/{lot}?page={page}", headers=as_cookie(supervisor))
         pages.append(answer.text)
-    first = re.findall(r'<tr class="movement"><td><time datetime="([^"]+)"', pages[0])
-    second = re.findall(r'<tr class="movement"><td><time datetime="([^"]+)"', pages[1])
+    first = re.findall(r'<tr class="movement"><td class="date"><time datetime="([^"]+)"', pages[0])
+    second = re.findall(r'<tr class="movement"><td class="date"><time datetime="([^"]+)"', pages[1])
     assert (len(first), len(second)) == (50, 3)  # 52 moves and the receipt
     assert min(first) >= max(second)
     assert 'rel="next"' in pages[0] and 'rel="next"' not in pages[1]
