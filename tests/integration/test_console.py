@@ -351,7 +351,9 @@ async def test_the_lot_page_lists_movements_and_scans_newest_first_in_pages(
     page = await client.get(f"/console/lots/{lot}", headers=as_cookie(supervisor))
     assert page.status_code == 200
     assert "CON/C-02" in section(page.text, "stock-heading")
-    rows = re.findall(r'<tr class="(movement|scan)"><td class="date"><time datetime="([^"]+)"', page.text)
+    rows = re.findall(
+        r'<tr class="(movement|scan)"><td class="date"><time datetime="([^"]+)"', page.text
+    )
     kinds = [kind for kind, _ in rows]
     assert kinds.count("movement") == 4 and kinds.count("scan") == 1
     stamps = [at for _, at in rows]
