@@ -33,6 +33,8 @@ __all__ = [
     "Symbology",
     "badge_label",
     "bracketed",
+    "code128_modules",
+    "datamatrix_side",
     "element_string",
     "location_label",
     "lot_ais",
@@ -51,6 +53,12 @@ _CSET82 = re.compile(r"[!\"%&'*+,\-./0-9:;<=>?A-Z_a-z]{1,20}")
 _CODE128_TEXT = re.compile(r"[!-\]_-}]{1,80}")
 """Our own labels' text: printable ASCII without space, `^` and `~` (ZPL's command marks)."""
 _FIXED_LENGTH = frozenset({"01", "11", "15", "17"})
+_DATAMATRIX_SQUARES = (
+    (10, 3), (12, 5), (14, 8), (16, 12), (18, 18), (20, 22), (22, 30), (24, 36), (26, 44),
+    (32, 62), (36, 86), (40, 114), (44, 144), (48, 174), (52, 204),
+)  # fmt: skip
+"""ECC 200 square symbols: modules per side and data codewords they hold."""
+_DIGITS = frozenset("0123456789")
 _ZPL_TEXT_ESCAPES = {"^": "\\5E", "~": "\\7E", "\\": "\\5C"}
 
 
@@ -200,21 +208,67 @@ def _zpl_format(label: Label, size: LabelSize, copies: int) -> str:
         commands.append(f"^FO{margin},{y}^A0N,{height},{height}^FH\\^FD{_zpl_text(line)}^FS")
         y += height + size.dots(1)
     y += size.dots(1)
+    data = element_string(label.barcode.ais) if label.barcode.gs1 else label.barcode.data
     if label.barcode.symbology == "datamatrix":
         module = max(1, size.dots(0.5))
         commands.append(f"^FO{margin},{y}^BXN,{module},200,,,,_^FD{_datamatrix_data(label)}^FS")
-        y += module * 26
+        y += module * (datamatrix_side(data, gs1=True) + 2)
     else:
-        module = max(1, size.dots(0.25))
+        # The widest module up to 0.25 mm at which the symbol and its quiet zones fit.
+        room = size.dots(size.width_mm) - 2 * margin
+        modules = code128_modules(data, gs1=label.barcode.gs1) + 20
+        module = min(size.dots(0.25), room // modules)
+        if module < 1:
+            raise LabelError(
+                "size", f"The barcode needs {modules} dots across; this label has {room}."
+            )
         bar_height = size.dots(12)
+        left = margin + 10 * module  # Code 128's quiet zone
         commands.append(
-            f"^FO{margin},{y}^BY{module}^BCN,{bar_height},N,N,N,A^FD{_code128_data(label)}^FS"
+            f"^FO{left},{y}^BY{module}^BCN,{bar_height},N,N,N,A^FD{_code128_data(label)}^FS"
         )
         y += bar_height + size.dots(1)
     commands.append(f"^FO{margin},{y}^A0N,{text_height},{text_height}^FH\\^FD{_zpl_text(hri)}^FS")
     commands.append(f"^PQ{copies}")
     commands.append("^XZ")
     return "\n".join(commands) + "\n"
+
+
+def datamatrix_side(text: str, *, gs1: bool) -> int:
+    """Modules per side of the smallest square DataMatrix holding `text` (GS for FNC1) in
+    ASCII encodation, where a digit pair is one codeword: an upper bound, encoders may pack
+    tighter. Lets ZPL leave room for the symbol the printer will draw."""
+    codewords, n = int(gs1), 0
+    while n < len(text):
+        pair = text[n : n + 2]
+        if len(pair) == 2 and pair[0] in _DIGITS and pair[1] in _DIGITS:
+            n += 2
+        else:
+            n += 1
+        codewords += 1
+    for side, capacity in _DATAMATRIX_SQUARES:
+        if codewords <= capacity:
+            return side
+    raise LabelError("barcode", "The label's data is too long for one DataMatrix.")
+
+
+def code128_modules(text: str, *, gs1: bool) -> int:
+    """Modules of a Code 128 symbol of `text` (GS for FNC1) without quiet zones, for code B
+    with runs of four or more digits in code C: an upper bound of what an encoder draws."""
+    codewords = 2 + int(gs1)  # start and check character, and the leading FNC1
+    n = 0
+    while n < len(text):
+        run = n
+        while run < len(text) and text[run] in _DIGITS:
+            run += 1
+        digits = run - n
+        if digits >= 4:
+            codewords += 2 + digits // 2 + digits % 2  # switch to C and back, odd digit in B
+            n = run
+        else:
+            codewords += 1
+            n += 1
+    return codewords * 11 + 13
 
 
 def _zpl_text(text: str) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import zxingcpp
 
-from backend.domain.labels import Barcode, Label
+from backend.domain.labels import Barcode, Label, LabelError
 
 __all__ = ["Drawing", "Rect", "Text", "lay_out", "modules"]
 
@@ -28,6 +28,8 @@ _MATRIX_MODULE = 0.5
 _MATRIX_QUIET = 2
 """Quiet zone of a DataMatrix in modules (the standard asks for one)."""
 _LINEAR_MODULE = 0.33
+_MIN_LINEAR_MODULE = 0.17
+"""Narrower bars than this blur on office laser printers and cheap scanners miss them."""
 _LINEAR_QUIET = 10
 """Quiet zone of Code 128 on each side, in modules."""
 _MAX_BAR_HEIGHT = 15.0
@@ -80,7 +82,8 @@ def modules(barcode: Barcode) -> np.ndarray:
 
 def lay_out(label: Label, width: float, height: float) -> Drawing:
     """`label` on a `width` x `height` mm label: text lines, the symbol below them with its
-    quiet zones, and the human-readable interpretation under the symbol."""
+    quiet zones, and the human-readable interpretation under the symbol. A linear symbol too
+    long for the label's width is refused (`LabelError` of field `size`)."""
     drawing = Drawing(width, height)
     y = _MARGIN
     *body, hri = label.lines
@@ -101,6 +104,10 @@ def lay_out(label: Label, width: float, height: float) -> Drawing:
     else:
         room = width - 2 * _MARGIN
         module = min(_LINEAR_MODULE, room / (columns + 2 * _LINEAR_QUIET))
+        if module < _MIN_LINEAR_MODULE:
+            raise LabelError(
+                "size", f"{columns} bars' modules would be {module:.2f} mm on a {width:g} mm label."
+            )
         left = _MARGIN + _LINEAR_QUIET * module
         top = y
         bar_height = max(4.0, min(_MAX_BAR_HEIGHT, height - y - _MARGIN - _LINE * _LEADING))

@@ -104,14 +104,21 @@ def render(labels: Sequence[Label], form: Format, printing: Printing, filename: 
             422,
         )
     width, height = LABEL_SIZES[printing.size]
-    if form == "svg":
-        content = svg(lay_out(labels[0], width, height)).encode()
-    elif form == "pdf":
-        copies = [label for label in labels for _ in range(printing.copies)]
-        content = pdf(copies, printing.paper, (width, height))
-    else:
-        size = LabelSize(width, height, printing.dpi)
-        content = zpl(labels, size, printing.copies).encode()
+    try:
+        if form == "svg":
+            content = svg(lay_out(labels[0], width, height)).encode()
+        elif form == "pdf":
+            copies = [label for label in labels for _ in range(printing.copies)]
+            content = pdf(copies, printing.paper, (width, height))
+        else:
+            size = LabelSize(width, height, printing.dpi)
+            content = zpl(labels, size, printing.copies).encode()
+    except LabelError as exc:
+        raise DomainError(
+            "label_too_small",
+            f"{exc} Choose a larger size, a higher dpi, or a DataMatrix.",
+            422,
+        ) from exc
     return Rendered(content, MEDIA_TYPES[form], f"{filename}.{form}")
 
 

@@ -212,6 +212,21 @@ async def test_bad_lot_label_requests_are_problems_with_stable_codes(
     assert_problem(response, status, code)
 
 
+@pytest.mark.parametrize("form", ["svg", "pdf", "zpl"])
+async def test_a_gs1_128_too_long_for_a_small_label_is_refused_not_squeezed(
+    as_receiver, oats, form
+):
+    params = {"symbol": "gs1-128", "serial": "SERIAL-ABCDEFGHIJKLM", "size": "70x37"}
+    if form == "pdf":
+        params["paper"] = "label"
+    response = await as_receiver.get(f"/api/labels/lots/{oats['id']}.{form}", params=params)
+    assert_problem(response, 422, "label_too_small")
+    roomy = await as_receiver.get(
+        f"/api/labels/lots/{oats['id']}.{form}", params={**params, "symbol": "datamatrix"}
+    )
+    assert roomy.status_code == 200
+
+
 async def test_a_lot_of_a_product_without_gtin_has_no_gs1_label(as_receiver, admin_client, site):
     lot = await received_lot(admin_client, site, sku="NOGTIN-L", lotCode="NG-1")
     response = await as_receiver.get(f"/api/labels/lots/{lot['id']}.svg")

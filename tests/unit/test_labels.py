@@ -10,18 +10,21 @@ import pytest
 from backend.domain.barcodes import parse_barcode
 from backend.domain.barcodes.messages import GS
 from backend.domain.labels import (
+    Barcode,
     LabelError,
     LabelSize,
     LotFacts,
     badge_label,
     bracketed,
+    code128_modules,
+    datamatrix_side,
     element_string,
     location_label,
     lot_ais,
     lot_label,
     zpl,
 )
-from backend.labels.drawing import lay_out
+from backend.labels.drawing import lay_out, modules
 from backend.labels.svg import svg
 
 GTIN = "09506000134352"
@@ -160,3 +163,40 @@ def test_the_svg_is_sized_in_millimetres_with_crisp_modules():
     assert re.search(r'width="100mm" height="50mm" viewBox="0 0 100 50"', text)
     assert 'shape-rendering="crispEdges"' in text
     assert "Oats &amp; &lt;co&gt;" in text
+
+
+LONG = LotFacts(GTIN, "LONG-LOT-CODE-0001AB", "Tea", "TEA", expiry=date(2027, 1, 1))
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        lot_label(FACTS, "datamatrix"),
+        lot_label(FACTS, "datamatrix", "SN-0042"),
+        lot_label(LONG, "datamatrix", "SERIAL-0000000000001"),
+        location_label("LOC-MAIN-A-01-01", "MAIN", "A-01-01"),
+        badge_label("BADGE-RECEIVER", "Rita"),
+    ],
+)
+def test_zpl_room_for_a_symbol_is_never_less_than_the_symbol_the_encoder_draws(label):
+    # zxing-cpp's encoder stands in for the printer's: the estimates must cover what it draws.
+    gs1 = label.barcode.gs1
+    text = element_string(label.barcode.ais) if gs1 else label.barcode.data
+    linear = modules(Barcode("gs1-128" if gs1 else "code128", label.barcode.data))
+    assert linear.shape[1] <= code128_modules(text, gs1=gs1) <= linear.shape[1] * 1.4
+    if gs1:
+        matrix = modules(label.barcode)
+        assert matrix.shape[0] == matrix.shape[1] <= datamatrix_side(text, gs1=True)
+
+
+def test_a_long_gs1_128_narrows_its_bars_to_fit_and_is_refused_when_one_dot_is_too_wide():
+    label = lot_label(LONG, "gs1-128", "SERIAL-0000000000001")
+    modules = code128_modules(element_string(label.barcode.ais), gs1=True) + 20
+    fine = LabelSize(70, 37, 300)
+    text = zpl([label], fine)
+    assert re.search(r"\^BY1\^BC", text)
+    assert modules <= fine.dots(70) - 2 * fine.dots(2)
+    with pytest.raises(LabelError) as refused:
+        zpl([label], LabelSize(70, 37, 203))
+    assert refused.value.field == "size"
+    assert re.search(r"\^BY2\^BC", zpl([lot_label(FACTS, "gs1-128")]))
