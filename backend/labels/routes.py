@@ -29,6 +29,14 @@ LotSymbol = Annotated[
     Literal["datamatrix", "gs1-128"], QueryParameter(description="The lot label's symbol.")
 ]
 Dpi = Annotated[PrinterDpi, QueryParameter(description="ZPL: the printer's dots per inch.")]
+Codes = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=1000,
+        description="Comma-separated location codes (1000 characters: URLs stay short enough "
+        "for every server); without them, every active location of the warehouse.",
+    ),
+]
 Copies = Annotated[int, QueryParameter(ge=1, le=100, description="Copies of each label.")]
 Size = Annotated[
     LabelSizeName,
@@ -92,7 +100,7 @@ class LabelController(Controller):
         self,
         db: Db,
         warehouse: Annotated[str, QueryParameter(min_length=1, max_length=32)],
-        codes: Annotated[str | None, QueryParameter(max_length=20_000)] = None,
+        codes: Codes = None,
         copies: Copies = 1,
         size: Size = "100x50",
         paper: PaperOption = "a4",
@@ -108,7 +116,7 @@ class LabelController(Controller):
         self,
         db: Db,
         warehouse: Annotated[str, QueryParameter(min_length=1, max_length=32)],
-        codes: Annotated[str | None, QueryParameter(max_length=20_000)] = None,
+        codes: Codes = None,
         copies: Copies = 1,
         size: Size = "100x50",
         dpi: Dpi = 203,
