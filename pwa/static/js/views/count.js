@@ -18,7 +18,6 @@ import {
   isOffline,
   parseGs1,
   queueWriteOffline,
-  REPLAYED_EVENT,
   withQueuedCounts,
 } from "../offline.js";
 import { uuid } from "../uuid.js";
@@ -106,6 +105,7 @@ export function showCount(root, { session, onSignOut, go, taskId, handoff }) {
 
   const submit = h("button", { type: "button", class: "primary big", id: "submit-count", hidden: true }, "Submit count");
   const screen = taskScreen(root, {
+    afterReplay: load,
     title: "Count",
     session,
     onSignOut,
@@ -370,18 +370,9 @@ export function showCount(root, { session, onSignOut, go, taskId, handoff }) {
     go("#/count", { replace: true, message: `Bin ${task.bin.code} counted. Thank you.` });
   }
 
-  // After the offline queue is replayed: the task as the server now has it.
-  const onReplayed = () => inTurn(load);
-  window.addEventListener(REPLAYED_EVENT, onReplayed);
-
   inTurn(load);
   if (handoff?.scan) inTurn(() => scanned(handoff.scan));
-  return {
-    destroy() {
-      window.removeEventListener(REPLAYED_EVENT, onReplayed);
-      screen.destroy();
-    },
-  };
+  return screen;
 }
 
 /** A big number pad: digits, delete, clear; `value` is null until a digit is tapped. */

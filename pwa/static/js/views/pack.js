@@ -7,7 +7,7 @@
 import { api } from "../api.js";
 import { h } from "../dom.js";
 import { signal } from "../feedback.js";
-import { checkPackOffline, packedOffline, REPLAYED_EVENT, withQueuedPacks } from "../offline.js";
+import { checkPackOffline, packedOffline, withQueuedPacks } from "../offline.js";
 import { uuid } from "../uuid.js";
 import { acceptance, cameraErrorIn, quantityStepper, rejection, scanningScreen, sendScan, tell } from "./scanning-screen.js";
 import { refusalBlocker, taskScreen } from "./task-screen.js";
@@ -105,6 +105,7 @@ export function showPackOrder(root, { session, onSignOut, go, orderId }) {
   // A refusal covers the screen, red, until tapped away: the unit in hand must not go in.
   const blocker = refusalBlocker();
   const screen = taskScreen(root, {
+    afterReplay: load,
     title: "Pack",
     session,
     onSignOut,
@@ -209,17 +210,8 @@ export function showPackOrder(root, { session, onSignOut, go, orderId }) {
       signal("error");
     }
   }
-  // After the offline queue is replayed: the order as the server now has it.
-  const onReplayed = () => inTurn(load);
-  window.addEventListener(REPLAYED_EVENT, onReplayed);
-
   inTurn(load);
-  return {
-    destroy() {
-      window.removeEventListener(REPLAYED_EVENT, onReplayed);
-      screen.destroy();
-    },
-  };
+  return screen;
 }
 
 function lineEntry(line) {

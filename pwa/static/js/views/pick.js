@@ -13,7 +13,7 @@ import { api } from "../api.js";
 import { h } from "../dom.js";
 import { signal } from "../feedback.js";
 import { onLive } from "../live.js";
-import { checkPickOffline, REPLAYED_EVENT, withQueuedEffects } from "../offline.js";
+import { checkPickOffline, withQueuedEffects } from "../offline.js";
 import { deviceId } from "../session.js";
 import { uuid } from "../uuid.js";
 import { daysUntil, expiryText, quantityStepper, rejection, sendScan, tell } from "./scanning-screen.js";
@@ -48,6 +48,7 @@ export function showPick(root, { session, onSignOut, go, taskId, handoff }) {
   const stepper = quantityStepper({ id: "pick-quantity" });
   const shortButton = h("button", { type: "button", class: "short", id: "short" }, "Short");
   const screen = taskScreen(root, {
+    afterReplay: replayed,
     title: "Pick",
     session,
     onSignOut,
@@ -261,11 +262,7 @@ export function showPick(root, { session, onSignOut, go, taskId, handoff }) {
     stepper.setMax(remaining(task));
     render();
   }
-  const onReplayed = () => inTurn(replayed);
-  window.addEventListener(REPLAYED_EVENT, onReplayed);
-
   const stopListening = [
-    () => window.removeEventListener(REPLAYED_EVENT, onReplayed),
     onLive("lot.held", lotHeld),
     onLive("lot.released", lotReleased),
     onLive("task.reallocated", (live) => inTurn(() => reallocated(live))),

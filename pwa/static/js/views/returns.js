@@ -18,7 +18,6 @@ import {
   hasQueued,
   isOffline,
   queueWriteOffline,
-  REPLAYED_EVENT,
   returnedOffline,
   withQueuedReturns,
 } from "../offline.js";
@@ -221,6 +220,7 @@ export function showReturn(root, { session, onSignOut, go, returnId }) {
   // A refusal covers the screen, red, until tapped away: the item in hand goes aside.
   const blocker = refusalBlocker();
   const screen = taskScreen(root, {
+    afterReplay: load,
     title: "Return",
     session,
     onSignOut,
@@ -496,17 +496,8 @@ export function showReturn(root, { session, onSignOut, go, returnId }) {
       signal("error");
     }
   }
-  // After the offline queue is replayed: the return as the server now has it.
-  const onReplayed = () => inTurn(load);
-  window.addEventListener(REPLAYED_EVENT, onReplayed);
-
   inTurn(load);
-  return {
-    destroy() {
-      window.removeEventListener(REPLAYED_EVENT, onReplayed);
-      screen.destroy();
-    },
-  };
+  return screen;
 }
 
 function itemEntry(item) {

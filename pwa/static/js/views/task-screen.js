@@ -4,6 +4,7 @@
 
 import { h } from "../dom.js";
 import { signal } from "../feedback.js";
+import { REPLAYED_EVENT } from "../offline.js";
 import { cameraErrorIn, oneAtATime, rejection, scanningScreen } from "./scanning-screen.js";
 
 /**
@@ -13,8 +14,9 @@ import { cameraErrorIn, oneAtATime, rejection, scanningScreen } from "./scanning
  * the message above it; `sheet` ({id, class}), if given, is a dialog kept hidden until the view
  * fills and shows it; `overlays` are more elements over the screen (a blocker). Scans go to
  * `onScan` one at a time, in the order they were read; `inTurn` is that queue, for the view's
- * other steps. Returns {card, message, sheet, inTurn, destroy}; destroy also removes the sheet
- * and the overlays.
+ * other steps. `afterReplay`, if given, runs in that queue whenever the offline queue has been
+ * replayed (to show the task as the server now has it). Returns {card, message, sheet, inTurn,
+ * destroy}; destroy also removes the sheet and the overlays and stops following replays.
  */
 export function taskScreen(root, {
   card: { id: cardId, class: cardClass, loading },
@@ -22,6 +24,7 @@ export function taskScreen(root, {
   sheet: sheetAttributes = null,
   overlays = [],
   onScan,
+  afterReplay = null,
   ...frame
 }) {
   const inTurn = oneAtATime();
@@ -39,6 +42,8 @@ export function taskScreen(root, {
   screen.content.append(message, card);
   const covers = [sheet, ...overlays].filter(Boolean);
   root.append(...covers);
+  const onReplayed = () => inTurn(afterReplay);
+  if (afterReplay) window.addEventListener(REPLAYED_EVENT, onReplayed);
 
   return {
     card,
@@ -46,6 +51,7 @@ export function taskScreen(root, {
     sheet,
     inTurn,
     destroy() {
+      window.removeEventListener(REPLAYED_EVENT, onReplayed);
       screen.destroy();
       covers.forEach((cover) => cover.remove());
     },
