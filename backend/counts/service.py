@@ -683,9 +683,11 @@ async def correct_line(
     conn: asyncpg.Connection, task_id: int, lot_id: int, data: LineIn, actor: Actor
 ) -> Outcome:
     """Set what was counted of a lot in the bin (0 for none), as its counter saw again.
-    With a key, once: a retry answers the first correction's task."""
+    Once per key: a retry answers the first correction's task."""
+    if data.idempotency_key is None:
+        data = msgspec.structs.replace(data, idempotency_key=uuid.uuid4())
 
-    async def correct(key: Key | None) -> CountTaskView:
+    async def correct(key: Key) -> CountTaskView:
         async with conn.transaction():
             task = await _task(conn, task_id, lock=True)
             _check_counter(task, actor)
@@ -697,15 +699,12 @@ async def correct_line(
                 raise DomainError("lot_not_found", f"No lot {lot_id}.", 404)
             await _record_line(conn, task, lot_id, data.quantity, adding=False)
             view = await count_view(conn, task_id, actor)
-            if key is not None:
-                await store_key(conn, key, view, 200)
+            await store_key(conn, key, view, 200)
         return view
 
     async def replay(_: int) -> CountTaskView:
         raise AssertionError("a correction stores its response with its key")
 
-    if data.idempotency_key is None:
-        return Outcome(200, await correct(None), replayed=False)
     # The key's operation names the line, which the body does not.
     operation = f"count_line {task_id}/{lot_id}"
     return await apply_once(conn, data, operation, actor.user_id, correct, replay, 200)

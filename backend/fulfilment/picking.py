@@ -9,6 +9,7 @@ tote, taking the units the wave allocated.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -165,9 +166,11 @@ RETURNING t.order_id"""
 
 async def claim_tasks(conn: asyncpg.Connection, data: ClaimIn, actor: Actor) -> Outcome:
     """Give the caller the open tasks of the next unclaimed order; answer their open tasks.
-    With a key, once: a retry (a handheld replaying its queue) answers the first claim's."""
+    Once per key: a retry (a handheld replaying its queue) answers the first claim's."""
+    if data.idempotency_key is None:
+        data = ClaimIn(idempotency_key=uuid.uuid4())
 
-    async def claim(key: Key | None) -> list[PickTaskOut]:
+    async def claim(key: Key) -> list[PickTaskOut]:
         async with conn.transaction():
             claimed = await conn.fetch(_CLAIM, actor.user_id)
             if claimed:
@@ -180,15 +183,12 @@ async def claim_tasks(conn: asyncpg.Connection, data: ClaimIn, actor: Actor) -> 
                 )
                 await publish(conn, row["warehouse_id"], "task.assigned", assigned(row))
             tasks = await list_tasks(conn, actor, "me", "open", 500)
-            if key is not None:
-                await store_key(conn, key, tasks, 200)
+            await store_key(conn, key, tasks, 200)
         return tasks
 
     async def replay(_: int) -> list[PickTaskOut]:
         raise AssertionError("a claim stores its response with its key")
 
-    if data.idempotency_key is None:
-        return Outcome(200, await claim(None), replayed=False)
     return await apply_once(conn, data, "pick_claim", actor.user_id, claim, replay, 200)
 
 
