@@ -52,6 +52,10 @@ from backend.scanning.routes import BarcodeController, ScanController
 from backend.settings import PROJECT_ROOT, get_settings
 from backend.trace.routes import ExportController, RecallReportController, TraceController
 from backend.web.console import ConsoleController
+from backend.web.console_people import PeoplePages
+from backend.web.console_recalls import RecallPages
+from backend.web.console_receiving import ReceivingPages
+from backend.web.console_review import ReviewPages
 from backend.web.deps import provide_db
 from backend.web.heap import settle_heap
 from backend.web.pwa import service_worker, shell_page
@@ -119,6 +123,10 @@ def create_app() -> Litestar:
             shell_page,
             service_worker,
             ConsoleController,
+            ReceivingPages,
+            RecallPages,
+            ReviewPages,
+            PeoplePages,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated
 
@@ -72,6 +73,6 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
     token_id: int
     device_id: int | None = None
 
-    def has_any(self, roles: frozenset[str]) -> bool:
+    def has_any(self, roles: Iterable[str]) -> bool:
         """Admins may do anything; others need one of `roles`."""
-        return "admin" in self.roles or bool(self.roles & roles)
+        return "admin" in self.roles or not self.roles.isdisjoint(roles)

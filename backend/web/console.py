@@ -11,104 +11,40 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlsplit
 
-import asyncpg
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK
 
 from backend.auth import service
-from backend.auth.guards import PUBLIC
 from backend.auth.passwords import hash_token, new_token
-from backend.auth.schemas import Actor, LoginIn
+from backend.auth.schemas import LoginIn
 from backend.errors import DomainError
 from backend.lots.service import lot_by_id
 from backend.settings import get_settings
 from backend.web import console_queries as queries
+from backend.web.console_kit import (
+    CONSOLE_ROLES,
+    SESSION_COOKIE,
+    ConsolePages,
+    NotForYou,
+    check_origin,
+    console_actor,
+    forbidden,
+    page,
+    page_number,
+)
 from backend.web.deps import Db
 
-__all__ = ["CONSOLE_ROLES", "SESSION_COOKIE", "ConsoleController"]
-
-SESSION_COOKIE = "lotline_console"
-"""The cookie holding the console's session token (HttpOnly: pages read it, scripts cannot)."""
-
-CONSOLE_ROLES = frozenset({"supervisor", "receiver", "admin"})
-"""Roles the console is for; other users are shown a 403 page."""
+__all__ = ["ConsoleController"]
 
 TICKET_TTL = timedelta(seconds=60)
 """How long a live-channel ticket may be used for a hello."""
 
 _FIELD_LIMITS = {"username": 64, "password": 200, "badge": 80, "pin": 12}
 """The sign-in form's fields and their longest values (LoginIn's limits)."""
-
-
-class _SignInFirst(Exception):
-    """No valid session cookie: the page sends the browser to the sign-in form."""
-
-
-class _NotForYou(Exception):
-    """Signed in, but without a console role."""
-
-    def __init__(self, actor: Actor) -> None:
-        super().__init__(actor.username)
-        self.actor = actor
-
-
-class _ForeignPost(Exception):
-    """A form post without this console's own Origin (or Referer)."""
-
-
-def _page(
-    name: str, actor: Actor | None, status_code: int = HTTP_200_OK, **context: Any
-) -> Template:
-    return Template(
-        template_name=f"console/{name}",
-        context={"actor": actor, **context},
-        status_code=status_code,
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-def _redirect_to_sign_in(request: Request[Any, Any, Any], _: _SignInFirst) -> Response[Any]:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    response: Response[Any] = Redirect(f"/console/login?next={quote(target, safe='')}")
-    response.delete_cookie(SESSION_COOKIE, path="/console")
-    return response
-
-
-def _forbidden(_: Request[Any, Any, Any], error: _NotForYou) -> Response[Any]:
-    return _page("forbidden.html", error.actor, 403, roles=sorted(CONSOLE_ROLES))
-
-
-def _foreign_post(_: Request[Any, Any, Any], __: _ForeignPost) -> Response[Any]:
-    return _page("error.html", None, 403, message="This form was not sent from this console.")
-
-
-def _not_found(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
-    return _page("error.html", None, error.status_code, message=error.detail or "Nothing here.")
-
-
-async def _actor(request: Request[Any, Any, Any], db: asyncpg.Connection) -> Actor:
-    """The signed-in console user; raises to the sign-in page or to the 403 page."""
-    token = request.cookies.get(SESSION_COOKIE, "")
-    actor = await service.actor_for_token(db, token) if 0 < len(token) <= 200 else None
-    if actor is None:
-        raise _SignInFirst
-    if not actor.has_any(CONSOLE_ROLES):
-        raise _NotForYou(actor)
-    return actor
-
-
-def _check_origin(request: Request[Any, Any, Any]) -> None:
-    """Refuse a form post that a page of another origin could have sent."""
-    sent = request.headers.get("origin") or request.headers.get("referer") or ""
-    parts = urlsplit(sent)
-    own = urlsplit(str(request.base_url))
-    if (parts.scheme, parts.netloc) != (own.scheme, own.netloc):
-        raise _ForeignPost
 
 
 def _safe_next(target: str | None) -> str:
@@ -118,31 +54,18 @@ def _safe_next(target: str | None) -> str:
     return "/console"
 
 
-def _page_number(text: str | None) -> int:
-    """`?page=` as a page from 1; anything else is the first page."""
-    return int(text) if text and text.isdigit() and len(text) < 7 and int(text) > 0 else 1
-
-
-class ConsoleController(Controller):
+class ConsoleController(ConsolePages):
     path = "/console"
-    opt = PUBLIC
-    include_in_schema = False
-    exception_handlers = {
-        _SignInFirst: _redirect_to_sign_in,
-        _NotForYou: _forbidden,
-        _ForeignPost: _foreign_post,
-        HTTPException: _not_found,
-    }
 
     @get("/login", name="console-login")
     async def login_form(self, request: Request[Any, Any, Any]) -> Template:
         """The sign-in form: username and password, or badge and PIN."""
-        return _page("login.html", None, next=_safe_next(request.query_params.get("next")))
+        return page("login.html", None, next=_safe_next(request.query_params.get("next")))
 
     @post("/login", name="console-sign-in", status_code=HTTP_200_OK)
     async def sign_in(self, request: Request[Any, Any, Any], db: Db) -> Response[Any]:
         """Check the form with the auth service, set the session cookie, go to `next`."""
-        _check_origin(request)
+        check_origin(request)
         form = await request.form()
         fields = {name: str(form.get(name) or "").strip() for name in _FIELD_LIMITS}
         target = _safe_next(str(form.get("next") or ""))
@@ -162,7 +85,7 @@ class ConsoleController(Controller):
                 db, data, timedelta(hours=get_settings().token_ttl_hours)
             )
         except DomainError as error:
-            return _page(
+            return page(
                 "login.html",
                 None,
                 error.status,
@@ -175,7 +98,7 @@ class ConsoleController(Controller):
             actor = await service.actor_for_token(db, signed_in.token)
             if actor is not None:
                 await service.revoke_token(db, actor.token_id)
-                return _forbidden(request, _NotForYou(actor))
+                return forbidden(request, NotForYou(actor))
         response: Response[Any] = Redirect(target)
         response.set_cookie(
             SESSION_COOKIE,
@@ -191,7 +114,7 @@ class ConsoleController(Controller):
     @post("/logout", name="console-sign-out", status_code=HTTP_200_OK)
     async def sign_out(self, request: Request[Any, Any, Any], db: Db) -> Response[Any]:
         """Revoke the session's token and clear the cookie."""
-        _check_origin(request)
+        check_origin(request)
         token = request.cookies.get(SESSION_COOKIE, "")
         actor = await service.actor_for_token(db, token) if 0 < len(token) <= 200 else None
         if actor is not None:
@@ -203,16 +126,16 @@ class ConsoleController(Controller):
     @get("/", name="console-dashboard")
     async def dashboard(self, request: Request[Any, Any, Any], db: Db) -> Template:
         """Lots not released, lots expiring, open pick tasks, exceptions waiting, live activity."""
-        actor = await _actor(request, db)
+        actor = await console_actor(request, db)
         board = await queries.dashboard(db)
-        return _page("dashboard.html", actor, board=board, windows=queries.EXPIRY_WINDOWS)
+        return page("dashboard.html", actor, board=board, windows=queries.EXPIRY_WINDOWS)
 
     @post("/live-ticket", name="console-live-ticket", status_code=HTTP_200_OK)
     async def live_ticket(self, request: Request[Any, Any, Any], db: Db) -> dict[str, Any]:
         """A token for the live channel's hello that expires in a minute, so the page never
         holds the session token itself."""
-        _check_origin(request)
-        actor = await _actor(request, db)
+        check_origin(request)
+        actor = await console_actor(request, db)
         ticket = new_token()
         await db.execute(
             """INSERT INTO auth_token (token_hash, user_id, device_id, expires_at)
@@ -227,10 +150,10 @@ class ConsoleController(Controller):
     @get("/search", name="console-search")
     async def search(self, request: Request[Any, Any, Any], db: Db) -> Template:
         """Everything a typed or scanned text names."""
-        actor = await _actor(request, db)
+        actor = await console_actor(request, db)
         query = (request.query_params.get("q") or "").strip()
         if len(query) > 200 or "\x00" in query:
-            return _page(
+            return page(
                 "search.html",
                 actor,
                 400,
@@ -238,23 +161,23 @@ class ConsoleController(Controller):
                 error="Search for at most 200 characters, without NUL.",
             )
         found = await queries.search(db, query) if query else None
-        return _page("search.html", actor, q=query, found=found)
+        return page("search.html", actor, q=query, found=found)
 
     @get("/lots/{lot_id:str}", name="console-lot")
     async def lot(self, request: Request[Any, Any, Any], lot_id: FromPath[str], db: Db) -> Template:
         """A lot's status, dates, stock by location, and its timeline, newest first."""
-        actor = await _actor(request, db)
+        actor = await console_actor(request, db)
         if not lot_id.isdigit() or len(lot_id) > 18:
             raise HTTPException(status_code=404, detail=f"No lot {lot_id}.")
         try:
             lot = await lot_by_id(db, int(lot_id))
         except DomainError as error:
             raise HTTPException(status_code=404, detail=error.detail) from error
-        page = _page_number(request.query_params.get("page"))
-        entries, more = await queries.lot_timeline(db, lot.id, page)
+        number = page_number(request.query_params.get("page"))
+        entries, more = await queries.lot_timeline(db, lot.id, number)
         on_hand = await queries.lot_on_hand(db, lot.id)
-        return _page(
-            "lot.html", actor, lot=lot, on_hand=on_hand, entries=entries, page=page, more=more
+        return page(
+            "lot.html", actor, lot=lot, on_hand=on_hand, entries=entries, page=number, more=more
         )
 
     @get("/products/{product_id:str}", name="console-product")
@@ -262,7 +185,7 @@ class ConsoleController(Controller):
         self, request: Request[Any, Any, Any], product_id: FromPath[str], db: Db
     ) -> Template:
         """A product, its GTINs and its lots."""
-        actor = await _actor(request, db)
+        actor = await console_actor(request, db)
         found = (
             await queries.product_page(db, int(product_id))
             if product_id.isdigit() and len(product_id) <= 18
@@ -271,4 +194,4 @@ class ConsoleController(Controller):
         if found is None:
             raise HTTPException(status_code=404, detail=f"No product {product_id}.")
         product, lots = found
-        return _page("product.html", actor, product=product, lots=lots)
+        return page("product.html", actor, product=product, lots=lots)

@@ -338,3 +338,15 @@ async def pick_site(live_server: LiveServer, admin_token: str) -> PickSite:
         early=lots[0],
         late=lots[1],
     )
+
+
+DESK = {"width": 1280, "height": 800}
+
+
+@pytest.fixture
+async def desk(browser: Browser, live_server: LiveServer) -> AsyncIterator[BrowserContext]:
+    """A desk-sized browser window on the test server, for the console."""
+    context = await browser.new_context(viewport=DESK, base_url=live_server.url)
+    context.set_default_timeout(TIMEOUT_MS)
+    yield context
+    await context.close()

@@ -6,19 +6,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import expect
 
 from tests.browser.conftest import PHONE, TIMEOUT_MS
-from tests.conftest import LiveServer, MakeUser
+from tests.browser.console_frames import serious_violations, signed_in_page
+from tests.conftest import LiveServer
 from tests.integration.arrange import ok, receive
 
 GTIN = "09506000134352"
-DESK = {"width": 1280, "height": 800}
-AXE = "/static/vendor/axe-core/axe.min.js"
 
 
 @pytest.fixture(scope="module")
@@ -62,37 +60,6 @@ async def hold(admin: httpx.AsyncClient, lot: int, reason: str) -> int:
     body = {"idempotencyKey": str(uuid.uuid4()), "kind": "hold", "reason": reason, "lots": [lot]}
     placed = await ok(admin.post("/api/holds", json=body))
     return int(placed["id"])
-
-
-@pytest.fixture
-async def desk(browser: Browser, live_server: LiveServer) -> AsyncIterator[BrowserContext]:
-    context = await browser.new_context(viewport=DESK, base_url=live_server.url)
-    context.set_default_timeout(TIMEOUT_MS)
-    yield context
-    await context.close()
-
-
-async def serious_violations(page: Page) -> list[dict[str, Any]]:
-    """axe-core's serious and critical violations on the page as it is now."""
-    await page.add_script_tag(url=AXE)
-    result: dict[str, Any] = await page.evaluate("() => axe.run(document)")
-    return [
-        {"id": v["id"], "nodes": [n["target"] for n in v["nodes"]]}
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
-async def signed_in_page(context: BrowserContext, make_user: MakeUser) -> Page:
-    user = await make_user(["supervisor"])
-    page = await context.new_page()
-    await page.goto("/console/")
-    assert "/console/login" in page.url
-    await page.get_by_label("Username").fill(user.username)
-    await page.get_by_label("Password", exact=True).fill(user.password)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
-    return page
 
 
 async def test_signing_in_with_the_keyboard_and_the_sign_in_page_passes_axe(

@@ -19,8 +19,13 @@ from websockets.asyncio.client import connect
 from backend.auth.passwords import hash_token
 from tests.conftest import LiveServer, MakeUser
 from tests.integration.arrange import OATS_GTIN, gs1, ok, receive, scan_body
-
-COOKIE = "lotline_console"
+from tests.integration.console_frames import (
+    as_cookie,
+    origin,
+    session_cookie,
+    sign_in,
+    token_of,
+)
 
 
 @pytest.fixture(scope="module")
@@ -73,31 +78,8 @@ async def client(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-def origin(server: LiveServer) -> dict[str, str]:
-    return {"Origin": server.url}
-
-
-async def sign_in(client: httpx.AsyncClient, server: LiveServer, **form: str) -> httpx.Response:
-    return await client.post("/console/login", data=form, headers=origin(server))
-
-
-def session_cookie(response: httpx.Response) -> str:
-    """The Set-Cookie header of the session cookie."""
-    headers = [h for h in response.headers.get_list("set-cookie") if h.startswith(f"{COOKIE}=")]
-    assert len(headers) == 1, response.headers
-    return headers[0]
-
-
 def attributes(set_cookie: str) -> list[str]:
     return [part.strip() for part in set_cookie.split(";")[1:]]
-
-
-def token_of(set_cookie: str) -> str:
-    return set_cookie.split(";", 1)[0].split("=", 1)[1].strip('"')
-
-
-def as_cookie(token: str) -> dict[str, str]:
-    return {"Cookie": f"{COOKIE}={token}"}
 
 
 @pytest.fixture(scope="module")
