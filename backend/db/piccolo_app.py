@@ -20,7 +20,7 @@ from backend.fulfilment.tables import (
 )
 from backend.holds.tables import Hold, HoldLot
 from backend.ledger.tables import IdempotencyKey, Movement, MovementSerial, StockBalance
-from backend.live.tables import LiveAck, LiveMessage, LiveSequence
+from backend.live.tables import LiveAck, LiveMessage, LiveSequence, LiveTicket
 from backend.lots.tables import Lot, Serial
 from backend.offline.tables import ScanException
 from backend.returns.tables import CustomerReturn, ReturnAlert, ReturnItem
@@ -58,6 +58,7 @@ TABLES = [
     LiveSequence,
     LiveMessage,
     LiveAck,
+    LiveTicket,
     CustomerReturn,
     ReturnItem,
     ReturnAlert,

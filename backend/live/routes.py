@@ -14,6 +14,7 @@ from backend.auth.guards import PUBLIC, allow
 from backend.auth.service import actor_for_token
 from backend.db.engine import connection_pool
 from backend.live.hub import Subscriber, hub
+from backend.live.tickets import TICKET_PREFIX, actor_for_ticket
 from backend.web.deps import Db
 
 __all__ = ["LiveAckController", "live_socket"]
@@ -83,7 +84,11 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
         await _refuse(socket, BAD_HELLO, "hello_required", "The first frame is a hello.")
         return
     pool = connection_pool()
-    actor = await actor_for_token(pool, hello.token)
+    actor = await (
+        actor_for_ticket(pool, hello.token)
+        if hello.token.startswith(TICKET_PREFIX)
+        else actor_for_token(pool, hello.token)
+    )
     if actor is None:
         await _refuse(
             socket, BAD_TOKEN, "unauthenticated", "Sign in again: the token is not valid."

@@ -1,14 +1,15 @@
-"""Piccolo tables of the live channel (schema in backend/db/migrations/0005_holds_live.sql)."""
+"""Piccolo tables of the live channel (schema in backend/db/migrations/0005_holds_live.sql
+and 0009_live_tickets.sql)."""
 
 from __future__ import annotations
 
-from piccolo.columns import JSONB, BigInt, BigSerial, ForeignKey, Text, Timestamptz
+from piccolo.columns import JSONB, BigInt, BigSerial, Bytea, ForeignKey, Text, Timestamptz
 from piccolo.table import Table
 
 from backend.auth.tables import User
 from backend.catalog.tables import Warehouse
 
-__all__ = ["LiveAck", "LiveMessage", "LiveSequence"]
+__all__ = ["LiveAck", "LiveMessage", "LiveSequence", "LiveTicket"]
 
 
 class LiveSequence(Table, tablename="live_sequence"):
@@ -32,3 +33,9 @@ class LiveAck(Table, tablename="live_ack"):
     user = ForeignKey(User, db_column_name="user_id")
     seq = BigInt()
     acked_at = Timestamptz()
+
+
+class LiveTicket(Table, tablename="live_ticket"):
+    ticket_hash = Bytea(primary_key=True)
+    user = ForeignKey(User, db_column_name="user_id")
+    expires_at = Timestamptz()

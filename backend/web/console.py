@@ -19,9 +19,9 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK
 
 from backend.auth import service
-from backend.auth.passwords import hash_token, new_token
 from backend.auth.schemas import LoginIn
 from backend.errors import DomainError
+from backend.live.tickets import issue_ticket
 from backend.lots.service import lot_by_id
 from backend.settings import get_settings
 from backend.web import console_queries as queries
@@ -39,9 +39,6 @@ from backend.web.console_kit import (
 from backend.web.deps import Db
 
 __all__ = ["ConsoleController"]
-
-TICKET_TTL = timedelta(seconds=60)
-"""How long a live-channel ticket may be used for a hello."""
 
 _FIELD_LIMITS = {"username": 64, "password": 200, "badge": 80, "pin": 12}
 """The sign-in form's fields and their longest values (LoginIn's limits)."""
@@ -132,18 +129,11 @@ class ConsoleController(ConsolePages):
 
     @post("/live-ticket", name="console-live-ticket", status_code=HTTP_200_OK)
     async def live_ticket(self, request: Request[Any, Any, Any], db: Db) -> dict[str, Any]:
-        """A token for the live channel's hello that expires in a minute, so the page never
-        holds the session token itself."""
+        """A ticket for the live channel's hello: it expires in a minute and opens nothing
+        else, so the page never holds the session token itself."""
         check_origin(request)
         actor = await console_actor(request, db)
-        ticket = new_token()
-        await db.execute(
-            """INSERT INTO auth_token (token_hash, user_id, device_id, expires_at)
-               VALUES ($1, $2, NULL, $3)""",
-            hash_token(ticket),
-            actor.user_id,
-            datetime.now(UTC) + TICKET_TTL,
-        )
+        ticket = await issue_ticket(db, actor.user_id)
         warehouses = await db.fetch("SELECT code FROM warehouse ORDER BY id LIMIT 20")
         return {"ticket": ticket, "warehouses": [row["code"] for row in warehouses]}
 

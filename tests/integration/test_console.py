@@ -375,7 +375,18 @@ async def test_the_product_page_lists_its_lots(client, site, supervisor):
     assert {"HELD1", "SOON1", "LATER1"} <= set(re.findall(r">([A-Z]+1)</a>", lots.text))
 
 
-async def test_a_live_ticket_opens_the_live_channel_and_expires_within_a_minute(
+async def hello_with(server: LiveServer, token: str) -> dict[str, Any]:
+    """The live channel's first answer to a hello carrying `token`."""
+    socket = await connect(server.url.replace("http://", "ws://") + "/ws", open_timeout=10)
+    async with socket:
+        await socket.send(
+            json.dumps({"type": "hello", "token": token, "deviceId": "console", "warehouse": "CON"})
+        )
+        answer: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), 10))
+    return answer
+
+
+async def test_a_live_ticket_opens_the_live_channel_only_and_for_a_minute(
     client, live_server, supervisor, site, db: asyncpg.Connection
 ):
     answer = await client.post(
@@ -385,24 +396,31 @@ async def test_a_live_ticket_opens_the_live_channel_and_expires_within_a_minute(
     body = answer.json()
     assert body["ticket"] != supervisor and "CON" in body["warehouses"]
     lifetime = await db.fetchval(
-        "SELECT extract(epoch FROM expires_at - created_at) FROM auth_token WHERE token_hash = $1",
+        "SELECT extract(epoch FROM expires_at - now()) FROM live_ticket WHERE ticket_hash = $1",
         hash_token(body["ticket"]),
     )
-    assert lifetime <= 61
-    socket = await connect(live_server.url.replace("http://", "ws://") + "/ws", open_timeout=10)
-    async with socket:
-        await socket.send(
-            json.dumps(
-                {
-                    "type": "hello",
-                    "token": body["ticket"],
-                    "deviceId": "console",
-                    "warehouse": "CON",
-                }
-            )
-        )
-        welcome = json.loads(await asyncio.wait_for(socket.recv(), 10))
+    assert 0 < lifetime <= 60
+    welcome = await hello_with(live_server, body["ticket"])
     assert welcome["type"] == "welcome" and welcome["warehouse"] == "CON"
+    # One ticket opens a socket per warehouse within its minute.
+    assert (await hello_with(live_server, body["ticket"]))["type"] == "welcome"
+    # It is no bearer token: the API refuses it.
+    me = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {body['ticket']}"})
+    assert me.status_code == 401
+    # Once expired it opens nothing, and the next ticket issued deletes it.
+    await db.execute(
+        "UPDATE live_ticket SET expires_at = now() - interval '1 second' WHERE ticket_hash = $1",
+        hash_token(body["ticket"]),
+    )
+    refused = await hello_with(live_server, body["ticket"])
+    assert refused["type"] == "error" and refused["code"] == "unauthenticated"
+    again = await client.post(
+        "/console/live-ticket", headers={**as_cookie(supervisor), **origin(live_server)}
+    )
+    assert again.status_code == 200
+    assert not await db.fetchval(
+        "SELECT count(*) FROM live_ticket WHERE ticket_hash = $1", hash_token(body["ticket"])
+    )
     nobody = await client.post("/console/live-ticket", headers=origin(live_server))
     assert nobody.status_code == 302
 
