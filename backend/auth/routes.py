@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, patch, post
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.auth import service
 from backend.auth.guards import PUBLIC, allow
-from backend.auth.schemas import Actor, DeviceOut, LoginIn, LoginOut, UserIn, UserOut
+from backend.auth.schemas import Actor, DeviceOut, LoginIn, LoginOut, UserIn, UserOut, UserPatch
 from backend.settings import get_settings
 from backend.web.deps import Db
 
@@ -54,6 +54,14 @@ class UserController(Controller):
     async def create_user(self, data: JSONBody[UserIn], db: Db) -> UserOut:
         """Create a user (admins only)."""
         return await service.add_user(db, data)
+
+    @patch("/{user_id:int}", opt=allow("admin"), operation_id="updateUser")
+    async def update_user(
+        self, user_id: FromPath[int], data: JSONBody[UserPatch], db: Db
+    ) -> UserOut:
+        """Change a user's display name, roles, badge, PIN, password or `active` (admins only).
+        Deactivating ends all their sessions at once; the last active admin stays an admin."""
+        return await service.update_user(db, user_id, data)
 
 
 class DeviceController(Controller):

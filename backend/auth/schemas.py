@@ -15,9 +15,15 @@ __all__ = [
     "LoginOut",
     "UserIn",
     "UserOut",
+    "UserPatch",
 ]
 
 Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Password = Annotated[str, msgspec.Meta(min_length=4, max_length=200)]
+Roles = Annotated[list[str], msgspec.Meta(min_length=1, max_length=7)]
+DisplayName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Badge = Annotated[str, msgspec.Meta(min_length=4, max_length=80)]
+Pin = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4,12}$")]
 
 
 class LoginIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
@@ -48,11 +54,23 @@ class LoginOut(msgspec.Struct, rename="camel", kw_only=True):
 
 class UserIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
     username: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
-    password: Annotated[str, msgspec.Meta(min_length=4, max_length=200)]
-    roles: Annotated[list[str], msgspec.Meta(min_length=1, max_length=7)]
-    display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
-    badge: Annotated[str, msgspec.Meta(min_length=4, max_length=80)] | None = None
-    pin: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4,12}$")] | None = None
+    password: Password
+    roles: Roles
+    display_name: DisplayName | None = None
+    badge: Badge | None = None
+    pin: Pin | None = None
+
+
+class UserPatch(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
+    """What an admin changes about a user; a field left out (or null) stays as it is.
+    Deactivating ends every session of the user at once."""
+
+    display_name: DisplayName | None = None
+    roles: Roles | None = None
+    active: bool | None = None
+    badge: Badge | None = None
+    pin: Pin | None = None
+    password: Password | None = None
 
 
 class DeviceOut(msgspec.Struct, rename="camel", kw_only=True):

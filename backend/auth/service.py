@@ -9,7 +9,7 @@ from functools import lru_cache
 import asyncpg
 
 from backend.auth.passwords import hash_secret, hash_token, new_token, verify_secret
-from backend.auth.schemas import Actor, DeviceOut, LoginIn, LoginOut, UserIn, UserOut
+from backend.auth.schemas import Actor, DeviceOut, LoginIn, LoginOut, UserIn, UserOut, UserPatch
 from backend.db.reference_cache import ReferenceCache
 from backend.errors import DomainError
 from backend.settings import get_settings
@@ -23,6 +23,8 @@ __all__ = [
     "login",
     "revoke_device",
     "revoke_token",
+    "update_user",
+    "user_by_id",
 ]
 
 ROLES = ("admin", "supervisor", "receiver", "picker", "packer", "counter", "returns")
@@ -56,11 +58,9 @@ async def create_user(
     pin: str | None = None,
 ) -> int:
     """Create a user with hashed secrets and return its id."""
-    unknown = sorted(set(roles) - set(ROLES))
-    if unknown:
-        raise DomainError("unknown_role", f"No such role: {', '.join(unknown)}.")
+    _check_roles(roles)
     if (badge is None) != (pin is None):
-        raise DomainError("badge_needs_pin", "A badge and its PIN are set together.")
+        raise _badge_needs_pin()
     password_hash, pin_hash = await asyncio.gather(
         asyncio.to_thread(hash_secret, password),
         asyncio.to_thread(hash_secret, pin) if pin else asyncio.sleep(0, None),
@@ -78,13 +78,27 @@ async def create_user(
             )
         except asyncpg.UniqueViolationError as error:
             if "badge" in str(error.constraint_name):
-                raise DomainError("duplicate_badge", "That badge is taken.", 409) from error
+                raise _badge_taken() from error
             raise DomainError("duplicate_username", "That username is taken.", 409) from error
         await conn.executemany(
             "INSERT INTO user_role (user_id, role) VALUES ($1, $2)",
             [(user_id, role) for role in sorted(set(roles))],
         )
     return user_id
+
+
+def _check_roles(roles: list[str] | tuple[str, ...]) -> None:
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise DomainError("unknown_role", f"No such role: {', '.join(unknown)}.")
+
+
+def _badge_needs_pin() -> DomainError:
+    return DomainError("badge_needs_pin", "A badge and its PIN are set together.")
+
+
+def _badge_taken() -> DomainError:
+    return DomainError("duplicate_badge", "That badge is taken.", 409)
 
 
 async def add_user(conn: asyncpg.Connection, data: UserIn) -> UserOut:
@@ -100,6 +114,93 @@ async def add_user(conn: asyncpg.Connection, data: UserIn) -> UserOut:
     )
     row = await conn.fetchrow(f"SELECT {_USER_COLUMNS} FROM app_user u WHERE u.id = $1", user_id)
     return _user_out(row)
+
+
+async def user_by_id(conn: asyncpg.Connection, user_id: int) -> UserOut:
+    """One user with their roles; `user_not_found` (404) when there is none."""
+    row = await conn.fetchrow(f"SELECT {_USER_COLUMNS} FROM app_user u WHERE u.id = $1", user_id)
+    if row is None:
+        raise DomainError("user_not_found", f"No user {user_id}.", 404)
+    return _user_out(row)
+
+
+async def update_user(conn: asyncpg.Connection, user_id: int, data: UserPatch) -> UserOut:
+    """Change a user's name, roles, badge, PIN, password or whether they may sign in.
+
+    Deactivating revokes every token of the user, so their handheld and console sessions end
+    at once. The last active admin can neither be deactivated nor lose the admin role: no one
+    could manage users after that.
+    """
+    if data.roles is not None:
+        _check_roles(data.roles)
+    password_hash, pin_hash = await asyncio.gather(
+        asyncio.to_thread(hash_secret, data.password) if data.password else asyncio.sleep(0, None),
+        asyncio.to_thread(hash_secret, data.pin) if data.pin else asyncio.sleep(0, None),
+    )
+    async with conn.transaction():
+        # One user edit at a time, so two admins demoting each other cannot both pass the
+        # last-admin check.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('lotline.user_edit'))")
+        row = await conn.fetchrow(
+            f"SELECT {_USER_COLUMNS} FROM app_user u WHERE u.id = $1", user_id
+        )
+        if row is None:
+            raise DomainError("user_not_found", f"No user {user_id}.", 404)
+        has_badge = (data.badge or row["badge"]) is not None
+        if has_badge != ((pin_hash or row["pin_hash"]) is not None):
+            raise _badge_needs_pin()
+        stays_admin = (data.active is not False and row["active"]) and (
+            "admin" in (data.roles if data.roles is not None else row["roles"])
+        )
+        if row["active"] and "admin" in row["roles"] and not stays_admin:
+            others = await conn.fetchval(
+                """SELECT count(*) FROM app_user u JOIN user_role r ON r.user_id = u.id
+                    WHERE r.role = 'admin' AND u.active AND u.id <> $1""",
+                user_id,
+            )
+            if others == 0:
+                raise DomainError(
+                    "last_admin",
+                    "This is the last active admin: make another admin first.",
+                    409,
+                )
+        try:
+            await conn.execute(
+                """UPDATE app_user
+                      SET display_name = coalesce($2, display_name),
+                          active = coalesce($3, active),
+                          badge = coalesce($4, badge),
+                          pin_hash = coalesce($5, pin_hash),
+                          password_hash = coalesce($6, password_hash)
+                    WHERE id = $1""",
+                user_id,
+                data.display_name,
+                data.active,
+                data.badge,
+                pin_hash,
+                password_hash,
+            )
+        except asyncpg.UniqueViolationError as error:
+            raise _badge_taken() from error
+        if data.roles is not None:
+            await conn.execute("DELETE FROM user_role WHERE user_id = $1", user_id)
+            await conn.executemany(
+                "INSERT INTO user_role (user_id, role) VALUES ($1, $2)",
+                [(user_id, role) for role in sorted(set(data.roles))],
+            )
+        if data.active is False:
+            await conn.execute(
+                """UPDATE auth_token SET revoked_at = now()
+                    WHERE user_id = $1 AND revoked_at IS NULL""",
+                user_id,
+            )
+        changed = await conn.fetchrow(
+            f"SELECT {_USER_COLUMNS} FROM app_user u WHERE u.id = $1", user_id
+        )
+    if data.roles is not None or data.active is False:
+        # This worker's cached callers carry their roles: drop them so the change applies now.
+        _token_cache().forget(lambda actor: actor.user_id == user_id)
+    return _user_out(changed)
 
 
 async def list_users(conn: asyncpg.Connection) -> list[UserOut]:

@@ -11,7 +11,7 @@ from litestar.routes import HTTPRoute
 
 from backend.app import create_app
 from backend.auth.service import ROLES
-from tests.integration.arrange import assert_problem
+from tests.integration.arrange import assert_problem, ok
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -220,3 +220,152 @@ def test_the_route_walk_covers_the_whole_api():
     paths = {path for _, path in PROTECTED}
     assert {"/api/receipts", "/api/moves", "/api/lots", "/api/lots/1", "/api/users"} <= paths
     assert isinstance(httpx.AsyncClient, type)
+
+
+async def test_admins_change_a_users_name_roles_badge_pin_and_password(admin_client, client):
+    user = await make_user_via_api(admin_client, "cleo", ["picker"])
+    changed = await admin_client.patch(
+        f"/api/users/{user['id']}",
+        json={
+            "displayName": "Cleo P.",
+            "roles": ["packer", "counter"],
+            "badge": "BADGE-CLEO",
+            "pin": "97531",
+            "password": "new-pass-1",
+        },
+    )
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert (body["displayName"], body["roles"], body["badge"], body["active"]) == (
+        "Cleo P.",
+        ["counter", "packer"],
+        "BADGE-CLEO",
+        True,
+    )
+    old = await client.post("/api/auth/login", json={"username": "cleo", "password": "pass1234"})
+    assert_problem(old, 401, "invalid_credentials")
+    by_password = await client.post(
+        "/api/auth/login", json={"username": "cleo", "password": "new-pass-1"}
+    )
+    assert by_password.json()["user"]["roles"] == ["counter", "packer"]
+    by_badge = await client.post("/api/auth/login", json={"badge": "BADGE-CLEO", "pin": "97531"})
+    assert by_badge.status_code == 200, by_badge.text
+    untouched = await admin_client.patch(f"/api/users/{user['id']}", json={})
+    assert untouched.json() == body
+
+
+async def make_user_via_api(
+    admin_client: httpx.AsyncClient, username: str, roles: list[str], **extra: str
+) -> dict[str, object]:
+    created = await admin_client.post(
+        "/api/users",
+        json={"username": username, "password": "pass1234", "roles": roles, **extra},
+    )
+    assert created.status_code == 201, created.text
+    body: dict[str, object] = created.json()
+    return body
+
+
+@pytest.fixture(scope="module")
+async def badge_holder(make_user):
+    """Someone holding the badge BADGE-TAKEN."""
+    return await make_user(["picker"], badge="BADGE-TAKEN", pin="1111")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"roles": ["janitor"]}, 422, "unknown_role"),
+        ({"roles": []}, 400, "invalid_request"),
+        ({"badge": "BADGE-TAKEN", "pin": "1234"}, 409, "duplicate_badge"),
+        ({"pin": "12a4"}, 400, "invalid_request"),
+        ({"pin": "123"}, 400, "invalid_request"),
+        ({"badge": "BADGE-NO-PIN"}, 422, "badge_needs_pin"),
+        ({"password": "abc"}, 400, "invalid_request"),
+        ({"active": "no"}, 400, "invalid_request"),
+        ({"username": "renamed"}, 400, "invalid_request"),
+    ],
+)
+async def test_updating_a_user_refuses_bad_input_and_changes_nothing(
+    admin_client, make_user, badge_holder, body, status, code
+):
+    user = await make_user(["receiver"])
+    refused = await admin_client.patch(f"/api/users/{user.id}", json=body)
+    assert_problem(refused, status, code)
+    [after] = [u for u in (await admin_client.get("/api/users")).json() if u["id"] == user.id]
+    assert (after["roles"], after["badge"], after["active"]) == (["receiver"], None, True)
+
+
+async def test_updating_an_unknown_user_is_not_found(admin_client):
+    missing = await admin_client.patch("/api/users/987654321", json={"displayName": "Ghost"})
+    assert_problem(missing, 404, "user_not_found")
+
+
+async def test_only_admins_update_users(client, make_user):
+    supervisor = await make_user(["supervisor"])
+    target = await make_user(["picker"])
+    refused = await client.patch(
+        f"/api/users/{target.id}", json={"roles": ["admin"]}, headers=supervisor.headers
+    )
+    assert_problem(refused, 403, "forbidden")
+    me = await client.get("/api/auth/me", headers=target.headers)
+    assert me.json()["roles"] == ["picker"]
+
+
+async def test_deactivating_a_user_ends_every_session_and_sign_in(admin_client, client, make_user):
+    user = await make_user(["picker"], badge="BADGE-GONE", pin="2468")
+    handheld = await client.post(
+        "/api/auth/login",
+        json={"badge": "BADGE-GONE", "pin": "2468", "deviceId": "TC52-GONE"},
+    )
+    tokens = [user.token, handheld.json()["token"]]
+    for token in tokens:
+        me = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200
+
+    off = await admin_client.patch(f"/api/users/{user.id}", json={"active": False})
+    assert off.json()["active"] is False
+    for token in tokens:
+        me = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert_problem(me, 401, "unauthenticated")
+    again = await client.post("/api/auth/login", json={"badge": "BADGE-GONE", "pin": "2468"})
+    assert_problem(again, 401, "invalid_credentials")
+
+    await admin_client.patch(f"/api/users/{user.id}", json={"active": True})
+    back = await client.post("/api/auth/login", json={"badge": "BADGE-GONE", "pin": "2468"})
+    assert back.status_code == 200, back.text
+
+
+async def test_a_role_change_applies_to_the_users_existing_token(admin_client, client, make_user):
+    user = await make_user(["picker"])
+    assert (await client.get("/api/auth/me", headers=user.headers)).json()["roles"] == ["picker"]
+    await admin_client.patch(f"/api/users/{user.id}", json={"roles": ["counter"]})
+    me = await client.get("/api/auth/me", headers=user.headers)
+    assert me.json()["roles"] == ["counter"]
+
+
+async def test_the_last_active_admin_can_neither_leave_nor_be_demoted(admin_client, make_user):
+    me = (await admin_client.get("/api/auth/me")).json()
+    other = await make_user(["admin"])
+    others = [
+        u
+        for u in (await admin_client.get("/api/users")).json()
+        if "admin" in u["roles"] and u["active"] and u["id"] != me["id"]
+    ]
+    assert other.id in [u["id"] for u in others]
+    # With another admin, an admin may be demoted.
+    demoted = await admin_client.patch(f"/api/users/{other.id}", json={"roles": ["supervisor"]})
+    assert demoted.status_code == 200, demoted.text
+    await admin_client.patch(f"/api/users/{other.id}", json={"roles": ["admin"]})
+    try:
+        for user in others:
+            await ok(admin_client.patch(f"/api/users/{user['id']}", json={"active": False}))
+        demote = await admin_client.patch(f"/api/users/{me['id']}", json={"roles": ["picker"]})
+        assert_problem(demote, 409, "last_admin")
+        leave = await admin_client.patch(f"/api/users/{me['id']}", json={"active": False})
+        assert_problem(leave, 409, "last_admin")
+        still = await admin_client.get("/api/auth/me")
+        assert still.json()["roles"] == ["admin"]
+    finally:
+        for user in others:
+            await ok(admin_client.patch(f"/api/users/{user['id']}", json={"active": True}))
