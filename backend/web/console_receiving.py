@@ -22,7 +22,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK
 
 from backend.auth.schemas import Actor
-from backend.catalog.service import resolve_product
+from backend.catalog.service import resolve_location, resolve_product
 from backend.domain.barcodes import parse_barcode
 from backend.errors import DomainError
 from backend.labels import service as labels
@@ -89,6 +89,9 @@ _FIELD_NAMES = {
 _LOT_DATES_CONSTRAINT = "lot_check"
 """The lot table's check that an expiry is not before the production date."""
 
+MAX_SCAN = 500
+"""Longest scan the form reads: more than any supplier label carries."""
+
 _CHOICES_LIMIT = 1000
 """Most suggestions a field's list offers (products, locations, suppliers)."""
 
@@ -116,20 +119,38 @@ class ReceivingPages(ConsolePages):
 
     @get("/receive", name="console-receive")
     async def receive_form(self, request: Request[Any, Any, Any], db: Db) -> Template:
-        """The receipt form; `?scan=` fills it from a supplier's GS1 label."""
+        """The receipt form; `?scan=` fills it from a supplier's GS1 label or a location label."""
         actor = await console_actor(request, db, roles=RECEIVING_ROLES)
         scan = request.query_params.get("scan")
         if scan is None or not scan.strip("\r\n\t "):
             return await _form_page(db, actor, {})
-        if len(scan) > 500 or "\x00" in scan:
-            return await _form_page(
-                db, actor, {}, 400, error="A scan is at most 500 characters, without NUL."
-            )
         try:
-            prefill = await _read_supplier_label(db, scan)
+            prefill = await _read_scan(db, scan)
         except DomainError as error:
             return await _form_page(db, actor, {}, error.status, error=error.detail)
         return await _form_page(db, actor, prefill.values, prefill=prefill)
+
+    @get("/receive-scan", name="console-receive-scan")
+    async def read_scan(self, request: Request[Any, Any, Any], db: Db) -> Response[Any]:
+        """What `?scan=` fills in the form, as JSON for the page's script, which fills the
+        fields without a reload and keeps what was already typed."""
+        await console_actor(request, db, roles=RECEIVING_ROLES)
+        try:
+            prefill = await _read_scan(db, request.query_params.get("scan") or "")
+        except DomainError as error:
+            return Response(
+                {"code": error.code, "detail": error.detail},
+                status_code=error.status,
+                headers={"Cache-Control": "no-store"},
+            )
+        return Response(
+            {
+                "values": prefill.values,
+                "productName": prefill.product_name,
+                "message": _filled_message(prefill),
+            },
+            headers={"Cache-Control": "no-store"},
+        )
 
     @post("/receive", name="console-receive-post", status_code=HTTP_200_OK)
     async def receive_goods(self, request: Request[Any, Any, Any], db: Db) -> Response[Any]:
@@ -357,16 +378,27 @@ async def _product_sku(db: asyncpg.Connection, product: str) -> str:
     return str((await resolve_product(db, sku=None, gtin=product))["sku"])
 
 
-async def _read_supplier_label(db: asyncpg.Connection, scan: str) -> Prefill:
-    """The receipt fields a supplier's GS1 label fills: its product by GTIN, supplier lot,
-    dates and quantity. Unreadable text or an unknown GTIN is refused whole."""
+async def _read_scan(db: asyncpg.Connection, scan: str) -> Prefill:
+    """The receipt fields a scan fills: a supplier's GS1 label gives its product (by GTIN),
+    supplier lot, dates and quantity; one of our location labels gives the location.
+    Unreadable text, an unknown GTIN or location is refused whole."""
+    if len(scan) > MAX_SCAN or "\x00" in scan:
+        raise DomainError(
+            "invalid_request", f"A scan is at most {MAX_SCAN} characters, without NUL.", 400
+        )
     parsed = parse_barcode(scan.strip(" "))
+    if parsed.kind == "location" and parsed.valid and parsed.label is not None:
+        place = await resolve_location(db, parsed.label)
+        ref = f"{place['warehouse']}/{place['code']}"
+        return Prefill(values={"location": ref}, read=[f"location {ref}"])
     if not parsed.valid and parsed.gtin is None:
         reasons = "; ".join(problem.message for problem in parsed.errors)
         raise DomainError("unreadable_scan", f"The scan could not be read: {reasons}.", 422)
     if parsed.gtin is None:
         raise DomainError(
-            "scan_without_gtin", "The scan names no product: scan the label's GTIN (01).", 422
+            "scan_without_gtin",
+            "The scan names no product: scan the label's GTIN (01) or a location label.",
+            422,
         )
     product = await resolve_product(db, sku=None, gtin=parsed.gtin)
     prefill = Prefill(product_name=product["name"])
@@ -387,6 +419,11 @@ async def _read_supplier_label(db: asyncpg.Connection, scan: str) -> Prefill:
         prefill.values["quantity"] = str(int(count))
         prefill.read.append(f"quantity {int(count)}")
     return prefill
+
+
+def _filled_message(prefill: Prefill) -> str:
+    """What the scan filled, said above the form."""
+    return f"From the label: {', '.join(prefill.read)}. Check the values, then receive."
 
 
 def _validation_message(error: msgspec.ValidationError) -> str:
@@ -429,6 +466,7 @@ async def _form_page(
         form=form,
         error=error,
         prefill=prefill,
+        filled=_filled_message(prefill) if prefill else None,
         products=products,
         locations=locations,
         suppliers=suppliers,

@@ -47,8 +47,10 @@ async def test_receive_and_print_from_a_scanned_supplier_label(desk, make_user, 
     await expect(page.get_by_role("heading", name="Receive goods", level=1)).to_be_visible()
     assert await serious_violations(page) == []
 
-    scan = page.get_by_label("GS1 barcode")
+    scan = page.get_by_label("Scanned barcode")
     await expect(scan).to_be_focused()
+    await page.get_by_label("Location").fill("DOCK/IN-02")
+    await scan.focus()
     # As a wedge scanner types it: the element string with GS after the lot, then Enter.
     await page.keyboard.type(f"01{GTIN}1126031017270930" + f"10MILL-{role}{GS}3712")
     await page.keyboard.press("Enter")
@@ -58,9 +60,15 @@ async def test_receive_and_print_from_a_scanned_supplier_label(desk, make_user, 
     await expect(page.get_by_label("Expiry")).to_have_value("2027-09-30")
     await expect(page.get_by_label("Production date")).to_have_value("2026-03-10")
     await expect(page.get_by_label("Quantity")).to_have_value("12")
+    # The script filled the form in place: what was typed before the scan is still there.
+    await expect(page.get_by_label("Location")).to_have_value("DOCK/IN-02")
+    await expect(scan).to_be_focused()
     assert await serious_violations(page) == []
 
-    await page.get_by_label("Location").fill("DOCK/IN-01")
+    await page.keyboard.type("LOC-DOCK-IN-01")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_label("Location")).to_have_value("DOCK/IN-01")
+    await expect(page.get_by_label("Supplier lot code")).to_have_value(f"MILL-{role}")
     await page.get_by_label("Supplier code").fill("MILL")
     await page.get_by_role("button", name="Receive", exact=True).click()
     await expect(page.get_by_role("heading", level=1)).to_contain_text("Received 12")
@@ -93,11 +101,33 @@ async def test_a_scan_of_an_unknown_product_is_announced_and_the_form_stays_empt
 ):
     page = await signed_in_page(desk, make_user, ("receiver",))
     await page.goto("/console/receive")
-    await page.get_by_label("GS1 barcode").fill("(01)09501101530003(10)X")
+    await page.get_by_label("Scanned barcode").fill("(01)09501101530003(10)X")
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("alert")).to_contain_text("09501101530003")
     await expect(page.get_by_label("Product (SKU or GTIN)")).to_have_value("")
     assert await serious_violations(page) == []
+
+
+async def test_without_scripts_the_scan_fills_the_form_on_the_server(
+    browser, live_server, make_user, site
+):
+    context = await browser.new_context(java_script_enabled=False, base_url=live_server.url)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        user = await make_user(["receiver"])
+        page = await context.new_page()
+        await page.goto("/console/receive")
+        await page.get_by_label("Username").fill(user.username)
+        await page.get_by_label("Password", exact=True).fill(user.password)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.get_by_label("Scanned barcode").fill(f"(01){GTIN}(15)271231(10)NOJS-1")
+        await page.keyboard.press("Enter")
+        await page.wait_for_url("**/console/receive?scan=*")
+        await expect(page.get_by_label("Product (SKU or GTIN)")).to_have_value("FLOUR")
+        await expect(page.get_by_label("Best before")).to_have_value("2027-12-31")
+        await expect(page.get_by_label("Supplier lot code")).to_have_value("NOJS-1")
+    finally:
+        await context.close()
 
 
 async def test_a_refused_receipt_keeps_the_values_and_announces_why(desk, make_user, site):

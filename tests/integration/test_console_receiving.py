@@ -163,6 +163,64 @@ async def test_an_unreadable_scan_is_announced_and_fills_nothing(client, receive
     assert field_value(page.text, "expiry") == ""
 
 
+async def test_a_scanned_location_label_fills_the_location(client, receiver):
+    page = await client.get(
+        "/console/receive", params={"scan": "LOC-RCV-R-02"}, headers=as_cookie(receiver)
+    )
+    assert page.status_code == 200
+    assert field_value(page.text, "location") == "RCV/R-02"
+    assert field_value(page.text, "product") == ""
+    unknown = await client.get(
+        "/console/receive", params={"scan": "LOC-RCV-R-99"}, headers=as_cookie(receiver)
+    )
+    assert unknown.status_code == 422
+    assert "LOC-RCV-R-99" in alert(unknown.text)
+
+
+async def test_the_pages_script_reads_a_scan_as_json_with_the_same_rules(
+    client, live_server, receiver, make_user
+):
+    read = await client.get(
+        "/console/receive-scan",
+        params={"scan": f"01{OATS_GTIN}17270630" + f"10FARM-9{GS}3015"},
+        headers=as_cookie(receiver),
+    )
+    assert read.status_code == 200
+    assert read.headers["cache-control"] == "no-store"
+    assert read.json() == {
+        "values": {
+            "product": "OATS",
+            "supplierLotCode": "FARM-9",
+            "expiry": "2027-06-30",
+            "quantity": "15",
+        },
+        "productName": "Rolled oats",
+        "message": f"From the label: product OATS (GTIN {OATS_GTIN}), supplier lot FARM-9, "
+        "expiry 2027-06-30, quantity 15. Check the values, then receive.",
+    }
+    place = await client.get(
+        "/console/receive-scan", params={"scan": "LOC-RCV-R-01"}, headers=as_cookie(receiver)
+    )
+    assert place.json()["values"] == {"location": "RCV/R-01"}
+    for scan, status, code in (
+        (f"(01){UNKNOWN_GTIN}", 422, "unknown_product"),
+        ("hello", 422, "unreadable_scan"),
+        ("", 422, "unreadable_scan"),
+        ("(00)106141411234567897", 422, "scan_without_gtin"),
+        ("9" * 501, 400, "invalid_request"),
+    ):
+        refused = await client.get(
+            "/console/receive-scan", params={"scan": scan}, headers=as_cookie(receiver)
+        )
+        assert (refused.status_code, refused.json()["code"]) == (status, code), scan
+    picker = await make_user(["picker"])
+    page = await client.get(
+        "/console/receive-scan", params={"scan": "LOC-RCV-R-01"}, headers=as_cookie(picker.token)
+    )
+    assert page.status_code == 403
+    assert page.headers["content-type"].startswith("text/html")
+
+
 async def test_a_scan_too_long_or_with_nul_is_a_400(client, receiver):
     for scan in ("1" * 501, "(01)\x00"):
         page = await client.get(
