@@ -616,6 +616,8 @@ async def test_a_return_rate_alert_links_to_a_hold_prefilled_with_its_lot(
     assert row is not None, alerts
     assert f'href="/console/holds/new?lot={returned.lot_id}"' in row.group(1)
     assert "10.0 %" in row.group(1) and "5.0 %" in row.group(1)
+    form = await web.get(f"/console/holds/new?lot={returned.lot_id}", headers=as_cookie(supervisor))
+    assert form.status_code == 200 and "RETLOT" in form.text
 
 
 async def test_the_expiry_report_leaves_out_units_at_customers(web, returned, supervisor):
