@@ -136,7 +136,19 @@ async def test_the_hold_pages_reflow_on_a_phone(browser, admin, live_server, flo
         await page.get_by_label("Reason").fill("Phone check")
         await page.get_by_role("button", name="Preview the impact").click()
         await expect(page.locator("#impact-shipped")).to_contain_text("Ada Lovelace")
-        for path in (None, f"/console/trace/lots/{shipped.lot_id}"):
+        overflow = await page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow == 0, page.url
+        await page.get_by_role("button", name="Confirm the hold").click()
+        await expect(page.get_by_role("heading", name="Hold #", level=1)).to_be_visible()
+        for path in (
+            None,
+            "/console/holds",
+            "/console/trace",
+            f"/console/trace/lots/{shipped.lot_id}",
+            f"/console/trace/orders/{shipped.order['id']}",
+        ):
             if path:
                 await page.goto(path)
             overflow = await page.evaluate(
