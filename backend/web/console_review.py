@@ -83,6 +83,16 @@ def _query_text(request: Request[Any, Any, Any], name: str, limit: int = 64) -> 
     return value or None
 
 
+def _form_problem(problem: msgspec.ValidationError) -> str:
+    """What a person can do about a form the service's input refuses."""
+    text = str(problem)
+    if "$.idempotencyKey" in text:
+        return "This form's key is missing or damaged: reload the page and send it again."
+    if "$.resolution" in text:
+        return "Choose how the exception was settled."
+    return f"This form cannot be taken: {text}."
+
+
 def _waiting(count: CountOut) -> bool:
     return any(task.status in _WAITING for task in count.tasks)
 
@@ -250,9 +260,7 @@ class ReviewPages(ConsolePages):
                 DecisionIn,
             )
         except msgspec.ValidationError as problem:
-            return await self._count_page(
-                actor, db, count, 400, f"This decision cannot be taken: {problem}.", task
-            )
+            return await self._count_page(actor, db, count, 400, _form_problem(problem), task)
         try:
             await counts.decide(db, task, approve, decision, actor)
         except DomainError as problem:
@@ -411,7 +419,7 @@ class ReviewPages(ConsolePages):
                 actor,
                 db,
                 status_code=400,
-                error=f"Exception {which} was not resolved: {problem}.",
+                error=f"Exception {which} was not resolved. {_form_problem(problem)}",
                 failed=which,
             )
         try:
