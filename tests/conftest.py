@@ -23,6 +23,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import httpx
@@ -30,6 +31,9 @@ import pytest
 
 from backend.db.embedded import start_embedded, stop_embedded
 from backend.db.provision import create_database, drop_database, with_database
+
+if TYPE_CHECKING:
+    from tests.integration.arrange import Floor
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SERVER_START_TIMEOUT = 30.0
@@ -283,3 +287,83 @@ def make_user_token(make_user: MakeUser) -> Callable[..., Awaitable[str]]:
 async def admin_token(make_user_token: Callable[..., Awaitable[str]]) -> str:
     """A bearer token of an admin, one per test module."""
     return await make_user_token(["admin"])
+
+
+@pytest.fixture(scope="module")
+async def admin_client(
+    live_server: LiveServer, admin_token: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client signed in as an admin."""
+    async with httpx.AsyncClient(
+        base_url=live_server.url,
+        timeout=30.0,
+        headers={"Authorization": f"Bearer {admin_token}"},
+    ) as http:
+        yield http
+
+
+@pytest.fixture(scope="module")
+async def floor(admin_client: httpx.AsyncClient, make_user: MakeUser) -> Floor:
+    """A fulfilment floor (warehouse, bins, pack station, channels, picker and packer)."""
+    # arrange.py imports this module: importing it at the top would be circular.
+    from tests.integration.arrange import Floor, ok
+
+    warehouse = "FUL"
+    await ok(admin_client.post("/api/warehouses", json={"code": warehouse, "name": "Fulfilment"}))
+    bins, labels = [], []
+    for n in range(1, 5):
+        made = await ok(
+            admin_client.post(
+                "/api/locations",
+                json={"warehouse": warehouse, "code": f"A-0{n}", "walkSequence": 50 - n * 10},
+            )
+        )
+        bins.append(f"{warehouse}/A-0{n}")
+        labels.append(made["barcode"])
+    await ok(
+        admin_client.post(
+            "/api/locations",
+            json={"warehouse": warehouse, "code": "PACK-1", "kind": "pack_station"},
+        )
+    )
+    for code, kind, days, split in (
+        ("shop", "own_shop", 0, True),
+        ("marketplace", "marketplace", 90, True),
+        ("wholesale", "wholesale", 180, False),
+    ):
+        await ok(
+            admin_client.post(
+                "/api/channels",
+                json={
+                    "code": code,
+                    "name": code.title(),
+                    "kind": kind,
+                    "minShelfLifeDays": days,
+                    "allowSplit": split,
+                },
+            )
+        )
+    return Floor(
+        warehouse=warehouse,
+        bins=tuple(bins),
+        bin_labels=tuple(labels),
+        picker=await make_user(["picker"]),
+        other_picker=await make_user(["picker"]),
+        packer=await make_user(["packer"]),
+    )
+
+
+@pytest.fixture(scope="module")
+async def as_picker(live_server: LiveServer, floor: Floor) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=live_server.url, timeout=30.0, headers=floor.picker.headers
+    ) as http:
+        yield http
+
+
+@pytest.fixture(scope="module")
+async def as_packer(live_server: LiveServer, floor: Floor) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=live_server.url, timeout=30.0, headers=floor.packer.headers
+    ) as http:
+        yield http

@@ -107,7 +107,7 @@ class LabelController(Controller):
     ) -> Response[bytes]:
         """Location labels as PDF: `codes` (comma-separated) in that order, or every active
         location of the warehouse in walking order."""
-        labels = await service.locations(db, warehouse, _codes(codes))
+        labels = await service.locations(db, warehouse, service.location_codes(codes))
         printing = Printing(size=size, paper=paper, copies=copies)
         return _file(service.render(labels, "pdf", printing, f"locations-{warehouse}"))
 
@@ -122,7 +122,7 @@ class LabelController(Controller):
         dpi: Dpi = 203,
     ) -> Response[bytes]:
         """Location labels as ZPL for a Zebra printer, one format per location."""
-        labels = await service.locations(db, warehouse, _codes(codes))
+        labels = await service.locations(db, warehouse, service.location_codes(codes))
         printing = Printing(size=size, dpi=dpi, copies=copies)
         return _file(service.render(labels, "zpl", printing, f"locations-{warehouse}"))
 
@@ -163,11 +163,3 @@ class LabelController(Controller):
         label = await service.badge(db, key)
         printing = Printing(size, dpi, paper, copies)
         return _file(service.render([label], form, printing, f"badge-{key}"))
-
-
-def _codes(codes: str | None) -> list[str] | None:
-    """`A-01-01,A-01-02` as a list, blanks dropped; None (every location) when not given."""
-    if codes is None:
-        return None
-    named = [code.strip() for code in codes.split(",") if code.strip()]
-    return named or None

@@ -37,6 +37,7 @@ __all__ = [
     "badge",
     "label_path",
     "location",
+    "location_codes",
     "locations",
     "lot",
     "render",
@@ -167,6 +168,15 @@ async def location(db: asyncpg.Connection, location_id: int) -> Label:
     if row is None:
         raise DomainError("location_not_found", f"No location {location_id}.", 404)
     return _printable(location_label, row["barcode"], row["warehouse"], row["code"])
+
+
+def location_codes(codes: str | None) -> list[str] | None:
+    """`A-01-01,A-01-02` (a query parameter) as a list, blanks dropped; None (every location)
+    when not given."""
+    if codes is None:
+        return None
+    named = [code.strip() for code in codes.split(",") if code.strip()]
+    return named or None
 
 
 async def locations(

@@ -26,7 +26,7 @@ from backend.catalog.service import resolve_location, resolve_product
 from backend.domain.barcodes import parse_barcode
 from backend.errors import DomainError
 from backend.labels import service as labels
-from backend.labels.routes import Codes, Copies, Dpi, LotSymbol, PaperOption, Size, _codes
+from backend.labels.routes import Codes, Copies, Dpi, LotSymbol, PaperOption, Size
 from backend.labels.service import LABEL_SIZES, MAX_LABELS, Printing, Rendered
 from backend.ledger.service import movement_by_id
 from backend.lots.service import lot_by_id
@@ -332,7 +332,7 @@ async def _location_labels(
     try:
         if not 1 <= len(warehouse) <= 32:
             raise DomainError("invalid_request", "Choose a warehouse (1-32 characters).", 400)
-        found = await labels.locations(db, warehouse, _codes(codes))
+        found = await labels.locations(db, warehouse, labels.location_codes(codes))
         rendered = labels.render(found, form, printing, f"locations-{warehouse}")
     except DomainError as error:
         return _label_refused(actor, error)

@@ -4,7 +4,6 @@ arriving live, search, the lot page's timeline, the keyboard, and axe-core on ev
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 import httpx
@@ -13,35 +12,26 @@ from playwright.async_api import expect
 
 from tests.browser.conftest import PHONE, TIMEOUT_MS
 from tests.browser.console_frames import serious_violations, signed_in_page
-from tests.conftest import LiveServer
 from tests.integration.arrange import ok, receive
 
 GTIN = "09506000134352"
 
 
 @pytest.fixture(scope="module")
-async def admin(live_server: LiveServer, admin_token: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=live_server.url,
-        timeout=30.0,
-        headers={"Authorization": f"Bearer {admin_token}"},
-    ) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-async def lots(admin: httpx.AsyncClient) -> dict[str, int]:
+async def lots(admin_client: httpx.AsyncClient) -> dict[str, int]:
     """A held lot far from expiry, a released lot expiring in 3 days, and one to hold live."""
-    await ok(admin.post("/api/warehouses", json={"code": "DESK", "name": "Desk site"}))
-    await ok(admin.post("/api/locations", json={"warehouse": "DESK", "code": "D-01"}))
-    await ok(admin.post("/api/suppliers", json={"code": "MILL", "name": "Mill"}))
-    await ok(admin.post("/api/products", json={"sku": "FLOUR", "name": "Flour", "gtins": [GTIN]}))
+    await ok(admin_client.post("/api/warehouses", json={"code": "DESK", "name": "Desk site"}))
+    await ok(admin_client.post("/api/locations", json={"warehouse": "DESK", "code": "D-01"}))
+    await ok(admin_client.post("/api/suppliers", json={"code": "MILL", "name": "Mill"}))
+    await ok(
+        admin_client.post("/api/products", json={"sku": "FLOUR", "name": "Flour", "gtins": [GTIN]})
+    )
     today = date.today()
     made = {}
     for code, days in (("HOLDME", 300), ("SOONER", 3), ("LIVE9", 200)):
         received = await ok(
             receive(
-                admin,
+                admin_client,
                 sku="FLOUR",
                 lotCode=code,
                 quantity=9,
@@ -52,13 +42,13 @@ async def lots(admin: httpx.AsyncClient) -> dict[str, int]:
             )
         )
         made[code] = received["lot"]["id"]
-    await hold(admin, made["HOLDME"], "Moisture check")
+    await hold(admin_client, made["HOLDME"], "Moisture check")
     return made
 
 
-async def hold(admin: httpx.AsyncClient, lot: int, reason: str) -> int:
+async def hold(admin_client: httpx.AsyncClient, lot: int, reason: str) -> int:
     body = {"idempotencyKey": str(uuid.uuid4()), "kind": "hold", "reason": reason, "lots": [lot]}
-    placed = await ok(admin.post("/api/holds", json=body))
+    placed = await ok(admin_client.post("/api/holds", json=body))
     return int(placed["id"])
 
 
@@ -99,7 +89,7 @@ async def test_a_wrong_password_is_announced_and_the_page_passes_axe(desk, make_
 
 
 async def test_the_dashboard_shows_a_held_and_an_expiring_lot_and_a_hold_arriving_live(
-    desk, make_user, lots, admin
+    desk, make_user, lots, admin_client
 ):
     page = await signed_in_page(desk, make_user)
     held = page.locator("#held")
@@ -110,10 +100,10 @@ async def test_the_dashboard_shows_a_held_and_an_expiring_lot_and_a_hold_arrivin
     await expect(page.locator("#live-state")).to_have_attribute("data-connected", "true")
     assert await serious_violations(page) == []
 
-    held = await hold(admin, lots["LIVE9"], "Live from the lab")
+    held = await hold(admin_client, lots["LIVE9"], "Live from the lab")
     arrived = page.locator("#activity li").filter(has_text="Live from the lab")
     await expect(arrived).to_contain_text("Lot LIVE9 (FLOUR) put on hold")
-    await ok(admin.post(f"/api/holds/{held}/release", json={"reason": "Lab says fine"}))
+    await ok(admin_client.post(f"/api/holds/{held}/release", json={"reason": "Lab says fine"}))
     entries = page.locator("#activity li")
     await expect(entries.first).to_contain_text("Lot LIVE9 (FLOUR) released")
     await expect(entries.nth(1)).to_contain_text("Live from the lab")
@@ -139,12 +129,12 @@ async def test_search_finds_a_lot_by_gtin_and_lot_and_by_supplier_lot_code(
 
 
 async def test_the_lot_page_shows_its_timeline_newest_first_and_passes_axe(
-    desk, make_user, lots, admin
+    desk, make_user, lots, admin_client
 ):
     lot = lots["SOONER"]
-    await ok(admin.post("/api/locations", json={"warehouse": "DESK", "code": "D-02"}))
+    await ok(admin_client.post("/api/locations", json={"warehouse": "DESK", "code": "D-02"}))
     await ok(
-        admin.post(
+        admin_client.post(
             "/api/moves",
             json={
                 "idempotencyKey": str(uuid.uuid4()),

@@ -35,7 +35,7 @@ async def test_an_admin_creates_a_user_prints_their_badge_and_they_sign_in_with_
     name = f"n{uuid.uuid4().hex[:8]}"
     badge = f"BADGE-{name.upper()}"
     page = await signed_in_page(desk, make_user, ["admin"])
-    await page.get_by_role("link", name="Users").click()
+    await page.get_by_role("navigation", name="Console").get_by_role("link", name="Users").click()
     await expect(page.get_by_role("heading", name="Users", level=1)).to_be_visible()
     await expect(page.get_by_role("row").filter(has_text=holder.username)).to_be_visible()
     assert await serious_violations(page) == []
@@ -106,7 +106,11 @@ async def test_a_supervisor_revokes_a_lost_handheld_and_its_session_is_refused(
         assert (await api.get("/api/auth/me", headers=token)).status_code == 200
 
         page = await signed_in_page(desk, make_user, ["supervisor"])
-        await page.get_by_role("link", name="Devices").click()
+        await (
+            page.get_by_role("navigation", name="Console")
+            .get_by_role("link", name="Devices")
+            .click()
+        )
         await expect(page.get_by_role("heading", name="Devices", level=1)).to_be_visible()
         row = page.get_by_role("row").filter(has_text=key)
         await expect(row).to_contain_text(picker.username)

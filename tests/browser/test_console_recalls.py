@@ -9,7 +9,6 @@ import io
 import json
 import uuid
 import zipfile
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,45 +45,39 @@ class Shipped:
     order: dict[str, Any]
 
 
-@pytest.fixture(scope="module")
-async def admin(live_server: LiveServer, admin_token: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=live_server.url,
-        timeout=30.0,
-        headers={"Authorization": f"Bearer {admin_token}"},
-    ) as client:
-        yield client
-
-
 async def shipped_lot(
-    admin: httpx.AsyncClient, live_server: LiveServer, floor: TraceFloor, code: str
+    admin_client: httpx.AsyncClient, live_server: LiveServer, floor: TraceFloor, code: str
 ) -> Shipped:
-    item = await add_item(admin)
-    lot_id = await receive_lot(admin, item, code, 12, floor.bins[0], supplier=floor.supplier)
+    item = await add_item(admin_client)
+    lot_id = await receive_lot(admin_client, item, code, 12, floor.bins[0], supplier=floor.supplier)
     async with (
         httpx.AsyncClient(base_url=live_server.url, headers=floor.picker.headers) as picker,
         httpx.AsyncClient(base_url=live_server.url, headers=floor.packer.headers) as packer,
     ):
-        order = await place_order(admin, floor, [(item, 3)], ada())
-        await pick_order(admin, picker, floor, order, item)
+        order = await place_order(admin_client, floor, [(item, 3)], ada())
+        await pick_order(admin_client, picker, floor, order, item)
         await pack_order(packer, order, item, {code: 3})
         await ship_order(packer, order)
     return Shipped(floor, item, lot_id, code, order)
 
 
 @pytest.fixture(scope="module")
-async def floor(admin: httpx.AsyncClient, make_user: MakeUser) -> TraceFloor:
-    return await build_floor(admin, make_user, "BRC")
+async def floor(admin_client: httpx.AsyncClient, make_user: MakeUser) -> TraceFloor:
+    return await build_floor(admin_client, make_user, "BRC")
 
 
 async def no_violations(page: Page) -> None:
     assert await serious_violations(page) == [], page.url
 
 
-async def test_place_a_hold_and_see_its_impact(desk, admin, live_server, floor, make_user):
-    shipped = await shipped_lot(admin, live_server, floor, "IMPACT-1")
+async def test_place_a_hold_and_see_its_impact(desk, admin_client, live_server, floor, make_user):
+    shipped = await shipped_lot(admin_client, live_server, floor, "IMPACT-1")
     page = await signed_in_page(desk, make_user, ["supervisor"])
-    await page.get_by_role("link", name="Holds & recalls").click()
+    await (
+        page.get_by_role("navigation", name="Console")
+        .get_by_role("link", name="Holds & recalls")
+        .click()
+    )
     await expect(page.get_by_role("heading", name="Holds and recalls", level=1)).to_be_visible()
     await no_violations(page)
     await page.get_by_role("link", name="New hold or recall").click()
@@ -109,14 +102,14 @@ async def test_place_a_hold_and_see_its_impact(desk, admin, live_server, floor, 
     await expect(customers).to_contain_text(shipped.order["externalId"])
     await no_violations(page)
     # Nothing changed yet.
-    lot = await ok(admin.get(f"/api/lots/{shipped.lot_id}"))
+    lot = await ok(admin_client.get(f"/api/lots/{shipped.lot_id}"))
     assert lot["status"] == "released"
 
     await page.get_by_role("button", name="Confirm the recall").click()
     await expect(page.get_by_role("heading", name="Recall #", level=1)).to_be_visible()
     await expect(page.locator("#hold-lots")).to_contain_text("recalled")
     await no_violations(page)
-    lot = await ok(admin.get(f"/api/lots/{shipped.lot_id}"))
+    lot = await ok(admin_client.get(f"/api/lots/{shipped.lot_id}"))
     assert lot["status"] == "recalled"
 
     await page.goto(f"/console/lots/{shipped.lot_id}")
@@ -126,8 +119,10 @@ async def test_place_a_hold_and_see_its_impact(desk, admin, live_server, floor, 
     await expect(page.locator("#holds")).to_contain_text("Undeclared peanuts")
 
 
-async def test_the_hold_pages_reflow_on_a_phone(browser, admin, live_server, floor, make_user):
-    shipped = await shipped_lot(admin, live_server, floor, "PHONE-1")
+async def test_the_hold_pages_reflow_on_a_phone(
+    browser, admin_client, live_server, floor, make_user
+):
+    shipped = await shipped_lot(admin_client, live_server, floor, "PHONE-1")
     context = await browser.new_context(viewport=PHONE, base_url=live_server.url)
     context.set_default_timeout(TIMEOUT_MS)
     try:
@@ -229,9 +224,9 @@ async def test_watch_handhelds_acknowledge(
 
 
 async def test_trace_a_lot_forward_and_back_and_download_every_report(
-    desk, admin, live_server, floor, make_user
+    desk, admin_client, live_server, floor, make_user
 ):
-    shipped = await shipped_lot(admin, live_server, floor, "TRACE-1")
+    shipped = await shipped_lot(admin_client, live_server, floor, "TRACE-1")
     page = await signed_in_page(desk, make_user, ["supervisor"])
     await page.goto("/console/trace")
     await no_violations(page)

@@ -4,7 +4,6 @@ PDF behind the print link decodes to the lot's GTIN, lot and expiry. axe-core on
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 
 import httpx
@@ -13,7 +12,6 @@ from playwright.async_api import expect
 
 from tests.browser.conftest import PHONE, TIMEOUT_MS
 from tests.browser.console_frames import serious_violations, signed_in_page
-from tests.conftest import LiveServer
 from tests.integration.arrange import GS, ok
 from tests.integration.test_labels import decode, pages
 
@@ -21,23 +19,15 @@ GTIN = "09506000134352"
 
 
 @pytest.fixture(scope="module")
-async def admin(live_server: LiveServer, admin_token: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=live_server.url,
-        timeout=30.0,
-        headers={"Authorization": f"Bearer {admin_token}"},
-    ) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-async def site(admin: httpx.AsyncClient) -> None:
+async def site(admin_client: httpx.AsyncClient) -> None:
     """A warehouse with two bins, a supplier, and a product with a GTIN."""
-    await ok(admin.post("/api/warehouses", json={"code": "DOCK", "name": "Dock"}))
+    await ok(admin_client.post("/api/warehouses", json={"code": "DOCK", "name": "Dock"}))
     for code in ("IN-01", "IN-02"):
-        await ok(admin.post("/api/locations", json={"warehouse": "DOCK", "code": code}))
-    await ok(admin.post("/api/suppliers", json={"code": "MILL", "name": "Mill"}))
-    await ok(admin.post("/api/products", json={"sku": "FLOUR", "name": "Flour", "gtins": [GTIN]}))
+        await ok(admin_client.post("/api/locations", json={"warehouse": "DOCK", "code": code}))
+    await ok(admin_client.post("/api/suppliers", json={"code": "MILL", "name": "Mill"}))
+    await ok(
+        admin_client.post("/api/products", json={"sku": "FLOUR", "name": "Flour", "gtins": [GTIN]})
+    )
 
 
 @pytest.mark.parametrize("role", ["receiver", "supervisor"])

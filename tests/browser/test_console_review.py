@@ -21,7 +21,6 @@ from tests.conftest import LiveServer, MakeUser
 from tests.integration.arrange import Floor, gs1, ok, scan_body
 
 # The integration tests' fulfilment floor and its clients, to ship an order to return.
-from tests.integration.conftest import admin_client, as_packer, as_picker, floor  # noqa: F401
 from tests.integration.test_fulfilment import product, stock
 from tests.integration.test_returns import item, open_return, ship
 
@@ -43,10 +42,10 @@ class Desk:
 async def review(
     live_server: LiveServer,
     make_user: MakeUser,
-    admin_client: httpx.AsyncClient,  # noqa: F811
-    as_picker: httpx.AsyncClient,  # noqa: F811
-    as_packer: httpx.AsyncClient,  # noqa: F811
-    floor: Floor,  # noqa: F811
+    admin_client: httpx.AsyncClient,
+    as_picker: httpx.AsyncClient,
+    as_packer: httpx.AsyncClient,
+    floor: Floor,
 ) -> AsyncIterator[Desk]:
     """A bin counted 2 short and submitted; an expired lot; a shipped order's return with a
     flagged item; an offline scan refused."""
@@ -115,10 +114,10 @@ async def test_a_supervisor_approves_a_count_and_the_lot_page_shows_the_adjusted
     desk,
     make_user,
     review,
-    admin_client,  # noqa: F811
+    admin_client,
 ):
     page = await signed_in_page(desk, make_user)
-    await page.get_by_role("link", name="Counts").click()
+    await page.get_by_role("navigation", name="Console").get_by_role("link", name="Counts").click()
     await expect(page.get_by_role("heading", name="Counts", level=1)).to_be_visible()
     row = page.locator(f"#count-{review.count_id}")
     await expect(row).to_have_attribute("data-waiting", "yes")
@@ -159,7 +158,7 @@ async def test_a_supervisor_approves_a_count_and_the_lot_page_shows_the_adjusted
 
 async def test_the_expiry_report_drills_down_to_a_buckets_lots(desk, make_user, review):
     page = await signed_in_page(desk, make_user, ("receiver",))
-    await page.get_by_role("link", name="Expiry").click()
+    await page.get_by_role("navigation", name="Console").get_by_role("link", name="Expiry").click()
     await expect(page.get_by_role("heading", name="Expiry report", level=1)).to_be_visible()
     await assert_accessible(page)
     await page.get_by_label("Warehouse", exact=True).select_option("FUL")
@@ -179,7 +178,11 @@ async def test_the_expiry_report_drills_down_to_a_buckets_lots(desk, make_user, 
 
 async def test_a_return_with_a_flagged_item_and_the_exceptions_page(desk, make_user, review):
     page = await signed_in_page(desk, make_user)
-    await page.get_by_role("link", name="Returns & exceptions").click()
+    await (
+        page.get_by_role("navigation", name="Console")
+        .get_by_role("link", name="Returns & exceptions")
+        .click()
+    )
     await expect(page.get_by_role("heading", name="Returns", level=1)).to_be_visible()
     await assert_accessible(page)
     await page.get_by_role("link", name=f"Return {review.return_id}", exact=True).click()
