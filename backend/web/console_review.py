@@ -9,7 +9,7 @@ expiry report reads `review_queries`.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -25,6 +25,7 @@ from backend.errors import DomainError
 from backend.offline import service as offline
 from backend.offline.schemas import ResolveIn
 from backend.returns import service as returns
+from backend.returns.schemas import DismissIn
 from backend.web import review_queries as report
 from backend.web.console_kit import (
     ConsolePages,
@@ -47,6 +48,9 @@ COUNT_LIST_LIMIT = 200
 """Counts the list reads, newest first."""
 RETURN_LIST_LIMIT = 100
 EXCEPTION_LIST_LIMIT = 200
+
+_RETURN_STATES: dict[str, Literal["open", "closed"]] = {"open": "open", "closed": "closed"}
+"""`?status=` of the returns list (none: all)."""
 
 COUNT_STATES = {
     "waiting": "Waiting for approval",
@@ -301,35 +305,69 @@ class ReviewPages(ConsolePages):
 
     # --- returns --------------------------------------------------------------------------
 
-    @get("/returns", name="console-returns")
-    async def return_list(self, request: Request[Any, Any, Any], db: Db) -> Template:
-        """Returns, newest first (open or closed), and the open return-rate alerts."""
-        actor = await console_actor(request, db, roles=CLERKS)
-        status = request.query_params.get("status") or None
+    async def _returns_page(
+        self,
+        actor: Actor,
+        db: Db,
+        status: Literal["open", "closed"] | None = None,
+        status_code: int = HTTP_200_OK,
+        error: str | None = None,
+        dismissed: str | None = None,
+    ) -> Template:
         alerts = (
             await returns.list_alerts(db, False, RETURN_LIST_LIMIT)
             if actor.has_any(SUPERVISORS)
             else None
         )
-        if status not in (None, "open", "closed"):
-            return page(
-                "returns.html",
-                actor,
-                400,
-                error="Choose open, closed or all.",
-                status=None,
-                found=[],
-                alerts=alerts,
-            )
         found = await returns.list_returns(db, status, RETURN_LIST_LIMIT)
         return page(
             "returns.html",
             actor,
+            status_code,
             status=status,
             found=found,
             alerts=alerts,
             limit=RETURN_LIST_LIMIT,
+            error=error,
+            dismissed=dismissed,
         )
+
+    @get("/returns", name="console-returns")
+    async def return_list(self, request: Request[Any, Any, Any], db: Db) -> Template:
+        """Returns, newest first (open or closed), and the open return-rate alerts."""
+        actor = await console_actor(request, db, roles=CLERKS)
+        shown = request.query_params.get("status") or ""
+        if shown and shown not in _RETURN_STATES:
+            return await self._returns_page(actor, db, None, 400, "Choose open, closed or all.")
+        dismissed = request.query_params.get("dismissed")
+        return await self._returns_page(
+            actor,
+            db,
+            _RETURN_STATES.get(shown),
+            dismissed=dismissed if dismissed and dismissed.isdigit() else None,
+        )
+
+    @post(
+        "/returns/alerts/{alert_id:str}/dismiss",
+        name="console-return-alert-dismiss",
+        status_code=HTTP_200_OK,
+    )
+    async def dismiss_alert(
+        self, request: Request[Any, Any, Any], alert_id: FromPath[str], db: Db
+    ) -> Response[Any]:
+        """Dismiss a return-rate alert with an optional note, as `POST
+        /api/returns/alerts/{id}/dismiss` does; the lot alerts again only anew."""
+        check_origin(request)
+        actor = await console_actor(request, db, roles=SUPERVISORS)
+        fields = await form_fields(request, {"note": 500})
+        which = _id(alert_id, "return-rate alert")
+        try:
+            await returns.dismiss_alert(db, which, DismissIn(note=fields["note"] or None), actor)
+        except DomainError as problem:
+            return await self._returns_page(
+                actor, db, status_code=problem.status, error=problem.detail
+            )
+        return Redirect(f"/console/returns?dismissed={which}", status_code=303)
 
     @get("/returns/{return_id:str}", name="console-return")
     async def return_detail(

@@ -620,6 +620,58 @@ async def test_a_return_rate_alert_links_to_a_hold_prefilled_with_its_lot(
     assert form.status_code == 200 and "RETLOT" in form.text
 
 
+async def test_dismissing_a_return_rate_alert_with_a_note_closes_it_once(
+    web, live_server, make_user, admin_client, as_picker, as_packer, floor, supervisor
+):
+    oats = await product(admin_client)
+    lot_id = await stock(admin_client, oats, "DISMISS", 20, floor.bins[3])
+    order = await ship(admin_client, as_picker, as_packer, floor, [(oats, 20)])
+    clerk = await make_user(["returns"])
+    async with httpx.AsyncClient(
+        base_url=live_server.url, timeout=30.0, headers=clerk.headers
+    ) as http:
+        opened = await open_return(http, order)
+        fields = {"reason": "damaged in transit", "disposition": "quarantine"}
+        for _ in range(2):  # 2 of 20: past the test server's threshold
+            await item(http, opened, gs1(oats.gtin, "DISMISS"), **fields)
+    [alert] = [
+        a
+        for a in await ok(admin_client.get("/api/returns/alerts", params={"dismissed": "false"}))
+        if a["lotId"] == lot_id
+    ]
+    form = {"note": "Carrier damage, not the lot"}
+    path = f"/console/returns/alerts/{alert['id']}/dismiss"
+    foreign = await web.post(
+        path, data=form, headers={**as_cookie(supervisor), "Origin": "http://elsewhere.example"}
+    )
+    assert foreign.status_code == 403
+    done = await web.post(path, data=form, headers={**as_cookie(supervisor), **origin(live_server)})
+    assert done.status_code == 303 and done.headers["location"].endswith(f"dismissed={alert['id']}")
+    listed = await ok(admin_client.get("/api/returns/alerts", params={"dismissed": "true"}))
+    [closed] = [a for a in listed if a["id"] == alert["id"]]
+    assert closed["dismissNote"] == "Carrier damage, not the lot" and closed["dismissedBy"]
+    page = await web.get("/console/returns", headers=as_cookie(supervisor))
+    assert (
+        f'data-lot="{lot_id}"'
+        not in page.text.split('id="return-alerts"')[1].split("</section>")[0]
+    )
+    again = await web.post(
+        path, data=form, headers={**as_cookie(supervisor), **origin(live_server)}
+    )
+    assert again.status_code == 409 and "dismissed already" in again.text
+    unknown = await web.post(
+        "/console/returns/alerts/999999/dismiss",
+        data=form,
+        headers={**as_cookie(supervisor), **origin(live_server)},
+    )
+    assert unknown.status_code == 404
+    clerk_session = await console_session(live_server, make_user, ["returns", "receiver"])
+    refused = await web.post(
+        path, data=form, headers={**as_cookie(clerk_session), **origin(live_server)}
+    )
+    assert refused.status_code == 403
+
+
 async def test_the_expiry_report_leaves_out_units_at_customers(web, returned, supervisor):
     page = await web.get(
         "/console/expiry", params={"product": returned.item.sku}, headers=as_cookie(supervisor)
