@@ -262,16 +262,18 @@ SELECT l.id, l.code, p.sku, l.status, hl.status_before
  WHERE hl.hold_id = $1 ORDER BY l.id"""
 
 
-async def _hold_out(
-    conn: asyncpg.Connection,
-    hold_id: int,
+_HOLDS_LOTS = """
+SELECT hl.hold_id, l.id, l.code, p.sku, l.status, hl.status_before
+  FROM hold_lot hl JOIN lot l ON l.id = hl.lot_id JOIN product p ON p.id = l.product_id
+ WHERE hl.hold_id = ANY($1::bigint[]) ORDER BY hl.hold_id, l.id"""
+
+
+def _hold_row_out(
+    row: asyncpg.Record,
+    lots: list[asyncpg.Record],
     found: Impact | None = None,
     moved: list[Moved] | None = None,
 ) -> HoldOut:
-    row = await conn.fetchrow(_HOLD_SELECT + " WHERE h.id = $1", hold_id)
-    if row is None:
-        raise DomainError("hold_not_found", f"No hold {hold_id}.", 404)
-    lots = await conn.fetch(_HOLD_LOTS, hold_id)
     return HoldOut(
         id=row["id"],
         kind=row["kind"],
@@ -297,6 +299,19 @@ async def _hold_out(
             for m in moved or []
         ],
     )
+
+
+async def _hold_out(
+    conn: asyncpg.Connection,
+    hold_id: int,
+    found: Impact | None = None,
+    moved: list[Moved] | None = None,
+) -> HoldOut:
+    row = await conn.fetchrow(_HOLD_SELECT + " WHERE h.id = $1", hold_id)
+    if row is None:
+        raise DomainError("hold_not_found", f"No hold {hold_id}.", 404)
+    lots = await conn.fetch(_HOLD_LOTS, hold_id)
+    return _hold_row_out(row, lots, found, moved)
 
 
 def _selector(data: ImpactIn) -> dict[str, Any]:
@@ -450,14 +465,19 @@ async def get_hold(conn: asyncpg.Connection, hold_id: int) -> HoldOut:
 
 
 async def list_holds(conn: asyncpg.Connection, active: bool | None, limit: int) -> list[HoldOut]:
+    """The newest holds (active ones, released ones or both), each with its lots: two
+    statements however many holds."""
     rows = await conn.fetch(
-        """SELECT id FROM hold
-            WHERE $1::boolean IS NULL OR (released_at IS NULL) = $1
-            ORDER BY id DESC LIMIT $2""",
+        _HOLD_SELECT
+        + """ WHERE $1::boolean IS NULL OR (h.released_at IS NULL) = $1
+            ORDER BY h.id DESC LIMIT $2""",
         active,
         limit,
     )
-    return [await _hold_out(conn, row["id"]) for row in rows]
+    lots: dict[int, list[asyncpg.Record]] = {row["id"]: [] for row in rows}
+    for lot in await conn.fetch(_HOLDS_LOTS, list(lots)):
+        lots[lot["hold_id"]].append(lot)
+    return [_hold_row_out(row, lots[row["id"]]) for row in rows]
 
 
 # --- pulling held stock into quarantine ---------------------------------------------------

@@ -360,3 +360,27 @@ async def test_quarantine_scans_need_a_supervisor_or_returns_clerk(as_picker, fl
 
 def test_zz_every_quarantine_verdict_was_reached():
     assert set() == QUARANTINE_CODES - QUARANTINE_REACHED
+
+
+async def test_the_hold_list_gives_each_hold_its_own_lots_newest_first(admin_client, floor):
+    oats = await product(admin_client)
+    lots = [await stock(admin_client, oats, code, 1, floor.bins[0]) for code in ("LA", "LB", "LC")]
+    first = await ok(admin_client.post("/api/holds", json=hold_body(lots=lots[:2])))
+    second = await ok(admin_client.post("/api/holds", json=hold_body(lots=lots[2:])))
+    await ok(
+        admin_client.post(
+            f"/api/holds/{first['id']}/release",
+            json={"idempotencyKey": str(uuid.uuid4()), "reason": "Lab says fine"},
+        )
+    )
+    listed = await ok(admin_client.get("/api/holds", params={"limit": 500}))
+    ids = [h["id"] for h in listed]
+    assert ids == sorted(ids, reverse=True)
+    by_id = {h["id"]: h for h in listed}
+    assert [lot["id"] for lot in by_id[first["id"]]["lots"]] == lots[:2]
+    assert [lot["id"] for lot in by_id[second["id"]]["lots"]] == lots[2:]
+    for hold in (first, second):
+        alone = await ok(admin_client.get(f"/api/holds/{hold['id']}"))
+        assert by_id[hold["id"]] == alone
+    active = {h["id"] for h in await ok(admin_client.get("/api/holds", params={"active": "true"}))}
+    assert second["id"] in active and first["id"] not in active
