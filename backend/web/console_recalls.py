@@ -101,23 +101,29 @@ SELECT w.code AS warehouse, max(m.seq) AS seq, min(m.at) AS at
  WHERE m.type = 'lot.held' AND m.data->>'holdId' = $1::text
  GROUP BY w.code ORDER BY w.code"""
 
-_WAREHOUSE_DEVICES = """
-SELECT a.device_key, w.code AS warehouse, u.username, a.seq, a.acked_at
-  FROM live_ack a
-  JOIN warehouse w ON w.id = a.warehouse_id
+_SIGNED_IN = """EXISTS (SELECT 1 FROM auth_token t WHERE t.device_id = d.id
+                  AND t.revoked_at IS NULL AND t.expires_at > now())"""
+"""The device has a session now (a handheld signed out, or long gone, is not waited for)."""
+
+_WAREHOUSE_DEVICES = f"""
+SELECT a.device_key, d.name, w.code AS warehouse, u.username, a.seq, a.acked_at
+  FROM unnest($1::text[], $2::bigint[]) AS sent(code, seq)
+  JOIN warehouse w ON w.code = sent.code
+  JOIN live_ack a ON a.warehouse_id = w.id
   JOIN app_user u ON u.id = a.user_id
   LEFT JOIN device d ON d.device_key = a.device_key
- WHERE w.code = ANY($1::text[]) AND d.revoked_at IS NULL
+ WHERE d.revoked_at IS NULL AND (a.seq >= sent.seq OR {_SIGNED_IN})
  ORDER BY w.code, a.device_key
  LIMIT 1000"""
+"""Handhelds on the channels that told of the hold: those that acknowledged it, and those
+signed in that have not yet."""
 
-_SIGNED_IN_DEVICES = """
-SELECT d.device_key, u.username
+_SIGNED_IN_DEVICES = f"""
+SELECT d.device_key, d.name, u.username
   FROM device d LEFT JOIN app_user u ON u.id = d.last_user_id
  WHERE d.revoked_at IS NULL
    AND NOT EXISTS (SELECT 1 FROM live_ack a WHERE a.device_key = d.device_key)
-   AND EXISTS (SELECT 1 FROM auth_token t WHERE t.device_id = d.id
-                  AND t.revoked_at IS NULL AND t.expires_at > now())
+   AND {_SIGNED_IN}
  ORDER BY d.device_key
  LIMIT 500"""
 
@@ -127,6 +133,8 @@ class DeviceAck:
     """One handheld that should get a hold's message, and whether it acknowledged it."""
 
     device_id: str
+    name: str
+    """What the handheld calls itself at sign-in ("Android phone · Chrome"), or ''."""
     warehouse: str | None
     """None: signed in, but it never acknowledged a message in any warehouse."""
     username: str | None
@@ -145,6 +153,7 @@ class DeviceAck:
     def as_json(self) -> dict[str, Any]:
         return {
             "deviceId": self.device_id,
+            "name": self.name,
             "warehouse": self.warehouse,
             "username": self.username,
             "messageSeq": self.message_seq,
@@ -156,24 +165,27 @@ class DeviceAck:
 
 async def hold_acks(db: asyncpg.Connection, hold_id: int) -> tuple[dict[str, int], list[DeviceAck]]:
     """The hold's `lot.held` seq per warehouse, and every handheld that should acknowledge
-    it: each device that acknowledged anything on those warehouses' channels (its last acked
-    seq against the hold's), then devices signed in that never acknowledged anything."""
+    it: each device on those warehouses' channels that acknowledged it or is signed in (its
+    last acked seq against the hold's), then devices signed in that never acknowledged
+    anything."""
     sent = {row["warehouse"]: row["seq"] for row in await db.fetch(_HOLD_MESSAGES, str(hold_id))}
     devices = [
         DeviceAck(
             device_id=row["device_key"],
+            name=row["name"] or "",
             warehouse=row["warehouse"],
             username=row["username"],
             message_seq=sent[row["warehouse"]],
             acked_seq=row["seq"],
             acked_at=row["acked_at"],
         )
-        for row in await db.fetch(_WAREHOUSE_DEVICES, list(sent))
+        for row in await db.fetch(_WAREHOUSE_DEVICES, list(sent), list(sent.values()))
     ]
     if sent:
         devices += [
             DeviceAck(
                 device_id=row["device_key"],
+                name=row["name"] or "",
                 warehouse=None,
                 username=row["username"],
                 message_seq=None,

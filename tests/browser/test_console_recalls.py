@@ -16,7 +16,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import PHONE, TIMEOUT_MS, PickSite, new_page, sign_in_over_http
+from tests.browser.conftest import PHONE, TIMEOUT_MS, PickSite, new_page
 from tests.browser.console_frames import serious_violations, signed_in_page
 from tests.conftest import LiveServer, MakeUser
 from tests.integration.arrange import ok, receive
@@ -171,12 +171,17 @@ async def test_watch_handhelds_acknowledge(
             )
         )
     context, handheld, _ = await new_page(
-        browser,
-        live_server,
-        await sign_in_over_http(live_server, picker),
-        storage={"lotline.warehouse": pick_site.warehouse},
+        browser, live_server, storage={"lotline.warehouse": pick_site.warehouse}
     )
     try:
+        # Signed in through the handheld's own form, as a picker does: the device has a
+        # session, so the console waits for it.
+        await handheld.goto("/")
+        await handheld.click("#switch-mode")
+        await handheld.fill("#username", picker.username)
+        await handheld.fill("#password", picker.password)
+        await handheld.click("#sign-in")
+        await handheld.wait_for_selector("#scan-entry")
         await handheld.goto("/#/tasks")
         await handheld.wait_for_selector("body[data-live=connected]")
         device = await handheld.evaluate("localStorage.getItem('lotline.deviceId')")
@@ -202,6 +207,7 @@ async def test_watch_handhelds_acknowledge(
         row = console.locator(f'#acks tr[data-device="{device}"]')
         await expect(row).to_have_attribute("data-state", "pending")
         await expect(row).to_contain_text(picker.username)
+        await expect(row).to_contain_text(f"Linux · Chrome ({device[:8]})")
         await no_violations(console)
         url = console.url
 
@@ -215,7 +221,7 @@ async def test_watch_handhelds_acknowledge(
         await expect(row).to_have_attribute("data-state", "acknowledged", timeout=TIMEOUT_MS)
         await expect(row).to_contain_text("Acknowledged")
         await expect(console.locator("#acks-changes")).to_contain_text(
-            f"Device {device} in {pick_site.warehouse} acknowledged"
+            f"Device Linux · Chrome ({device[:8]}) in {pick_site.warehouse} acknowledged"
         )
         assert console.url == url
         await no_violations(console)

@@ -27,7 +27,9 @@ async def scan_badge(page) -> None:
     assert await page.evaluate("document.activeElement.id") == "pin"
 
 
-async def test_badge_scan_and_pin_sign_in_then_sign_out(browser, live_server, badge_user):
+async def test_badge_scan_and_pin_sign_in_then_sign_out(
+    browser, live_server, badge_user, admin_token
+):
     context, page, _ = await new_page(browser, live_server)
     try:
         await scan_badge(page)
@@ -39,6 +41,13 @@ async def test_badge_scan_and_pin_sign_in_then_sign_out(browser, live_server, ba
         assert session["user"]["username"] == badge_user.username
         device = await page.evaluate("localStorage.getItem('lotline.deviceId')")
         assert len(device) == 36
+        # The handheld says what it is, so a supervisor can tell devices apart.
+        async with httpx.AsyncClient(base_url=live_server.url) as client:
+            listed = await client.get(
+                "/api/devices", headers={"Authorization": f"Bearer {admin_token}"}
+            )
+        [known] = [d for d in listed.json() if d["deviceId"] == device]
+        assert known["name"] == "Linux · Chrome", known  # Debian's headless Chromium
 
         await page.reload()
         await page.wait_for_selector("#scan-entry")

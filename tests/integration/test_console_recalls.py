@@ -405,19 +405,38 @@ async def test_the_hold_page_shows_each_handheld_pending_then_acknowledged(
     client, live_server, supervisor, recall, admin_client
 ):
     lot = await new_lot(admin_client, recall, "RC-ACK")
-    device = f"handheld-{uuid.uuid4().hex[:8]}"
-    url = live_server.url.replace("http://", "ws://") + "/ws"
-    async with connect(url, open_timeout=10) as socket:
-        await socket.send(
-            json.dumps(
-                {
-                    "type": "hello",
-                    "token": recall.floor.picker.token,
-                    "deviceId": device,
-                    "warehouse": recall.floor.warehouse,
-                }
-            )
+    picker = recall.floor.picker
+    device, gone = (f"handheld-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    signed_in = await ok(
+        client.post(
+            "/api/auth/login",
+            json={
+                "username": picker.username,
+                "password": picker.password,
+                "deviceId": device,
+                "deviceName": "Android phone · Chrome",
+            },
         )
+    )
+    url = live_server.url.replace("http://", "ws://") + "/ws"
+
+    def hello(token: str, device_id: str) -> str:
+        return json.dumps(
+            {
+                "type": "hello",
+                "token": token,
+                "deviceId": device_id,
+                "warehouse": recall.floor.warehouse,
+            }
+        )
+
+    # A handheld that acknowledged earlier but has no session now is not waited for.
+    async with connect(url, open_timeout=10) as old:
+        await old.send(hello(picker.token, gone))
+        welcome = json.loads(await asyncio.wait_for(old.recv(), 10))
+        await old.send(json.dumps({"type": "ack", "seq": welcome["seq"]}))
+    async with connect(url, open_timeout=10) as socket:
+        await socket.send(hello(signed_in["token"], device))
         welcome = json.loads(await asyncio.wait_for(socket.recv(), 10))
         assert welcome["type"] == "welcome" and welcome["seq"] > 0
         await socket.send(json.dumps({"type": "ack", "seq": welcome["seq"]}))
@@ -437,12 +456,15 @@ async def test_the_hold_page_shows_each_handheld_pending_then_acknowledged(
                 break
             await asyncio.sleep(0.1)
         [pending] = mine
+        assert pending["name"] == "Android phone · Chrome"
+        assert gone not in {d["deviceId"] for d in body["devices"]}
         assert pending["warehouse"] == recall.floor.warehouse
         assert pending["username"] == recall.floor.picker.username
         assert pending["messageSeq"] == held["seq"] and not pending["acknowledged"]
         shown = await client.get(page, headers=as_cookie(supervisor))
         row = shown.text.split(f'data-device="{device}"')[1].split("</tr>")[0]
         assert 'data-state="pending"' in row and "Pending" in row
+        assert f"Android phone · Chrome <small>({device[:8]})</small>" in row
 
         await socket.send(json.dumps({"type": "ack", "seq": held["seq"]}))
         while True:

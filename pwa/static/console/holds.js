@@ -12,6 +12,10 @@ function key(device) {
   return `${device.warehouse ?? ""}\u0000${device.deviceId}`;
 }
 
+function label(device) {
+  return device.name ? `${device.name} (${device.deviceId.slice(0, 8)})` : device.deviceId;
+}
+
 function stateOf(device) {
   if (device.acknowledged) return "Acknowledged";
   return device.warehouse ? "Pending" : "Pending (signed in, nothing acknowledged yet)";
@@ -37,7 +41,7 @@ function row(device) {
     when.replaceChildren(time);
   }
   tr.append(
-    cell(device.deviceId),
+    cell(label(device)),
     cell(device.warehouse ?? "—"),
     cell(device.username ?? "—"),
     cell(stateOf(device), "ack-state"),
@@ -61,8 +65,8 @@ function render(answer) {
     const was = before.get(key(device));
     const now = device.acknowledged ? "acknowledged" : "pending";
     const where = device.warehouse ? ` in ${device.warehouse}` : "";
-    if (was === undefined) news.push(`Device ${device.deviceId}${where} added: ${now}.`);
-    else if (was !== now) news.push(`Device ${device.deviceId}${where} ${now}.`);
+    if (was === undefined) news.push(`Device ${label(device)}${where} added: ${now}.`);
+    else if (was !== now) news.push(`Device ${label(device)}${where} ${now}.`);
   }
   if (!news.length && before.size === answer.devices.length) return;
   const rows = answer.devices.map(row);

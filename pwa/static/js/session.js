@@ -8,6 +8,26 @@ import { uuid } from "./uuid.js";
 const SESSION_KEY = "lotline.session";
 const DEVICE_KEY = "lotline.deviceId";
 
+/** What kind of handheld this is ("Android phone · Chrome"), sent at sign-in so a supervisor
+ * can tell devices apart in the console (a lost one to revoke, who acknowledged a hold). */
+export function deviceName() {
+  const agent = navigator.userAgent;
+  const kind = /iPad/.test(agent) ? "iPad"
+    : /iPhone/.test(agent) ? "iPhone"
+    : /Android/.test(agent) ? (/Mobile/.test(agent) ? "Android phone" : "Android tablet")
+    : /Windows/.test(agent) ? "Windows PC"
+    : /Macintosh/.test(agent) ? "Mac"
+    : /CrOS/.test(agent) ? "Chromebook"
+    : /Linux/.test(agent) ? "Linux"
+    : "Device";
+  const browser = /Edg\//.test(agent) ? "Edge"
+    : /Firefox\//.test(agent) ? "Firefox"
+    : /(Chrome|Chromium|CriOS)\//.test(agent) ? "Chrome"
+    : /Safari\//.test(agent) ? "Safari"
+    : "browser";
+  return `${kind} · ${browser}`;
+}
+
 export function deviceId() {
   let id = localStorage.getItem(DEVICE_KEY);
   if (!id) {

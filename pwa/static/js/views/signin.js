@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import { h } from "../dom.js";
 import { signal } from "../feedback.js";
 import { listenForWedge } from "../scanner.js";
-import { deviceId, saveSession } from "../session.js";
+import { deviceId, deviceName, saveSession } from "../session.js";
 import { cameraPanel } from "./camera.js";
 
 const HINTS = {
@@ -80,7 +80,10 @@ export function showSignIn(root, { onSignedIn }) {
     }
     submit.disabled = true;
     try {
-      const session = await api("/api/auth/login", { method: "POST", body: { ...body, deviceId: deviceId() } });
+      const session = await api("/api/auth/login", {
+        method: "POST",
+        body: { ...body, deviceId: deviceId(), deviceName: deviceName() },
+      });
       saveSession(session);
       signal("ok");
       onSignedIn();
