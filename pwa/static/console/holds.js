@@ -37,7 +37,8 @@ function row(device) {
   if (device.ackedAt) {
     const time = document.createElement("time");
     time.dateTime = device.ackedAt;
-    time.textContent = new Date(device.ackedAt).toLocaleString();
+    // As the server writes it: UTC, to the second (the column says so).
+    time.textContent = new Date(device.ackedAt).toISOString().slice(0, 19).replace("T", " ");
     when.replaceChildren(time);
   }
   tr.append(
