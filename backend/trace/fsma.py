@@ -296,9 +296,10 @@ def fsma_csv(rows: list[FsmaRow]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def fsma_xlsx(rows: list[FsmaRow], scope: Scope, created: datetime) -> bytes:
+def fsma_xlsx(rows: list[FsmaRow], scope: Scope, created: datetime, covers: str = "") -> bytes:
     """The same rows as a workbook: a sheet `FSMA 204` with real dates and numbers, a filter
-    on every column, and an `About` sheet saying what was asked and what the columns are."""
+    on every column, and an `About` sheet saying what was asked (`covers` says it in words
+    when the scope is not one lot or period: a hold's lots) and what the columns are."""
     out = io.BytesIO()
     # Cells are data, never formulas or links, whatever a customer's name starts with.
     book = xlsxwriter.Workbook(
@@ -330,6 +331,7 @@ def fsma_xlsx(rows: list[FsmaRow], scope: Scope, created: datetime) -> bytes:
         ("FSMA 204 electronic sortable spreadsheet, from lotline", ""),
         ("Created (UTC)", created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
         ("Lot (lotline id)", "" if scope.lot_id is None else str(scope.lot_id)),
+        *([("Covers", covers)] if covers else []),
         ("From", "" if scope.first_day is None else scope.first_day.isoformat()),
         ("To", "" if scope.last_day is None else scope.last_day.isoformat()),
         ("Rows", str(len(rows))),

@@ -500,7 +500,9 @@ class RecallPages(ConsolePages):
         await console_actor(request, db, SUPERVISORS)
         found = await _hold_or_404(db, hold_id)
         rows = await _hold_fsma_rows(db, _hold_lot_ids(found))
-        body = fsma_xlsx(rows, Scope(None, None, None), datetime.now(UTC))
+        lots = ", ".join(f"{lot.code} ({lot.sku}, id {lot.id})" for lot in found.lots)
+        covers = f"{found.kind.capitalize()} #{found.id} ({found.reason}): lots {lots}"
+        body = fsma_xlsx(rows, Scope(None, None, None), datetime.now(UTC), covers)
         return download(body, XLSX, f"fsma204_hold-{found.id}.xlsx")
 
     @get("/holds/{hold_id:str}/epcis.json", name="console-hold-epcis")

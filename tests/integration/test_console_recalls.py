@@ -589,6 +589,9 @@ async def test_every_report_downloads_for_a_lot_and_for_its_hold(
         book = await client.get(base + "/fsma204.xlsx", headers=as_cookie(supervisor))
         assert book.status_code == 200 and book.headers["content-disposition"].endswith(".xlsx")
         assert "Shipping" in xlsx_text(book.content)
+        if base.startswith("/console/holds/"):  # the About sheet says what the hold covers
+            assert f"#{hold_id} " in xlsx_text(book.content)
+            assert f"{recall.lot_code} (" in xlsx_text(book.content)
 
         epcis = await client.get(base + "/epcis.json", headers=as_cookie(supervisor))
         assert epcis.status_code == 200
