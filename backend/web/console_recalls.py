@@ -272,10 +272,6 @@ def _plain(message: str) -> str:
     return message
 
 
-def _hold_lot_ids(hold: HoldOut) -> list[int]:
-    return [lot.id for lot in hold.lots]
-
-
 def _outcome_hold_id(body: Any) -> int:
     """The hold's id in a fresh answer (a HoldOut) or a replayed one (its stored JSON)."""
     if isinstance(body, HoldOut):
@@ -289,10 +285,14 @@ def _id(text: str) -> int | None:
     return int(text) if text.isdigit() and 0 < len(text) <= 15 and int(text) > 0 else None
 
 
-# --- hold-wide exports --------------------------------------------------------------------
+# --- reports, for a lot or for every lot of a hold ------------------------------------------
+
+REPORTS = ("recall-report.csv", "fsma204.csv", "fsma204.xlsx", "epcis.json")
+"""The downloads of a lot (`/console/trace/lots/{id}/<report>`) and of a hold
+(`/console/holds/{id}/<report>`)."""
 
 
-async def _hold_recall_report(db: asyncpg.Connection, lot_ids: list[int]) -> bytes:
+async def _recall_report(db: asyncpg.Connection, lot_ids: list[int]) -> bytes:
     """Every lot's recall report under one header row."""
     parts = [await exports.recall_report(db, lot_id) for lot_id in lot_ids]
     if not parts:
@@ -302,14 +302,14 @@ async def _hold_recall_report(db: asyncpg.Connection, lot_ids: list[int]) -> byt
     return header + b"\r\n" + rows
 
 
-async def _hold_fsma_rows(db: asyncpg.Connection, lot_ids: list[int]) -> list[FsmaRow]:
+async def _fsma_rows(db: asyncpg.Connection, lot_ids: list[int]) -> list[FsmaRow]:
     rows: list[FsmaRow] = []
     for lot_id in lot_ids:
         rows += await exports.fsma_export(db, Scope(lot_id, None, None))
     return rows
 
 
-async def _hold_epcis(db: asyncpg.Connection, lot_ids: list[int]) -> EpcisDocument:
+async def _epcis(db: asyncpg.Connection, lot_ids: list[int]) -> EpcisDocument:
     """One EPCIS document of every lot's events, oldest first."""
     documents = [await exports.epcis_export(db, Scope(lot_id, None, None)) for lot_id in lot_ids]
     first = documents[0]
@@ -322,8 +322,24 @@ async def _hold_epcis(db: asyncpg.Connection, lot_ids: list[int]) -> EpcisDocume
     )
 
 
-def _epcis_download(document: EpcisDocument, name: str) -> Response[Any]:
-    return download(msgspec.json.encode(document), EPCIS_JSON_LD, name)
+async def _report(
+    db: asyncpg.Connection, report: str, lot_ids: list[int], stem: str, covers: str = ""
+) -> Response[Any]:
+    """One of REPORTS of these lots, saved as `<report kind>_<stem>.<ext>`; one lot's
+    workbook names it on its About sheet, several are described by `covers`."""
+    if report == "recall-report.csv":
+        return download(await _recall_report(db, lot_ids), CSV, f"recall_{stem}.csv")
+    if report == "fsma204.csv":
+        return download(fsma_csv(await _fsma_rows(db, lot_ids)), CSV, f"fsma204_{stem}.csv")
+    if report == "fsma204.xlsx":
+        scope = Scope(lot_ids[0] if len(lot_ids) == 1 and not covers else None, None, None)
+        book = fsma_xlsx(await _fsma_rows(db, lot_ids), scope, datetime.now(UTC), covers)
+        return download(book, XLSX, f"fsma204_{stem}.xlsx")
+    if report == "epcis.json":
+        document = msgspec.json.encode(await _epcis(db, lot_ids))
+        return download(document, EPCIS_JSON_LD, f"epcis_{stem}.json")
+    offered = ", ".join(REPORTS)
+    raise HTTPException(status_code=404, detail=f"No report {report[:40]}; there are {offered}.")
 
 
 class RecallPages(ConsolePages):
@@ -472,48 +488,18 @@ class RecallPages(ConsolePages):
             return await _hold_page(db, actor, found, error.detail, error.status, fields["reason"])
         return Redirect(f"/console/holds/{found.id}", status_code=303)
 
-    @get("/holds/{hold_id:str}/recall-report.csv", name="console-hold-recall-report")
-    async def hold_recall_report(
-        self, request: Request[Any, Any, Any], hold_id: FromPath[str], db: Db
+    @get("/holds/{hold_id:str}/{report:str}", name="console-hold-report")
+    async def hold_report(
+        self, request: Request[Any, Any, Any], hold_id: FromPath[str], report: FromPath[str], db: Db
     ) -> Response[Any]:
-        """Every held lot's recall report in one CSV."""
+        """A report of every lot of the hold: the recall report, the FSMA 204 spreadsheet
+        (CSV or workbook) or the EPCIS 2.0 document."""
         await console_actor(request, db, SUPERVISORS)
         found = await _hold_or_404(db, hold_id)
-        body = await _hold_recall_report(db, _hold_lot_ids(found))
-        return download(body, CSV, f"recall_hold-{found.id}.csv")
-
-    @get("/holds/{hold_id:str}/fsma204.csv", name="console-hold-fsma-csv")
-    async def hold_fsma_csv(
-        self, request: Request[Any, Any, Any], hold_id: FromPath[str], db: Db
-    ) -> Response[Any]:
-        """The FSMA 204 spreadsheet of every held lot, as CSV."""
-        await console_actor(request, db, SUPERVISORS)
-        found = await _hold_or_404(db, hold_id)
-        body = fsma_csv(await _hold_fsma_rows(db, _hold_lot_ids(found)))
-        return download(body, CSV, f"fsma204_hold-{found.id}.csv")
-
-    @get("/holds/{hold_id:str}/fsma204.xlsx", name="console-hold-fsma-xlsx")
-    async def hold_fsma_xlsx(
-        self, request: Request[Any, Any, Any], hold_id: FromPath[str], db: Db
-    ) -> Response[Any]:
-        """The FSMA 204 spreadsheet of every held lot, as a workbook."""
-        await console_actor(request, db, SUPERVISORS)
-        found = await _hold_or_404(db, hold_id)
-        rows = await _hold_fsma_rows(db, _hold_lot_ids(found))
         lots = ", ".join(f"{lot.code} ({lot.sku}, id {lot.id})" for lot in found.lots)
         covers = f"{found.kind.capitalize()} #{found.id} ({found.reason}): lots {lots}"
-        body = fsma_xlsx(rows, Scope(None, None, None), datetime.now(UTC), covers)
-        return download(body, XLSX, f"fsma204_hold-{found.id}.xlsx")
-
-    @get("/holds/{hold_id:str}/epcis.json", name="console-hold-epcis")
-    async def hold_epcis(
-        self, request: Request[Any, Any, Any], hold_id: FromPath[str], db: Db
-    ) -> Response[Any]:
-        """An EPCIS 2.0 document of every held lot's events."""
-        await console_actor(request, db, SUPERVISORS)
-        found = await _hold_or_404(db, hold_id)
-        document = await _hold_epcis(db, _hold_lot_ids(found))
-        return _epcis_download(document, f"epcis_hold-{found.id}.json")
+        lot_ids = [lot.id for lot in found.lots]
+        return await _report(db, report, lot_ids, f"hold-{found.id}", covers)
 
     # --- trace ----------------------------------------------------------------------------
 
@@ -585,45 +571,15 @@ class RecallPages(ConsolePages):
 
     # --- a lot's downloads ----------------------------------------------------------------
 
-    @get("/trace/lots/{lot_id:str}/recall-report.csv", name="console-lot-recall-report")
-    async def lot_recall_report(
-        self, request: Request[Any, Any, Any], lot_id: FromPath[str], db: Db
+    @get("/trace/lots/{lot_id:str}/{report:str}", name="console-lot-report")
+    async def lot_report(
+        self, request: Request[Any, Any, Any], lot_id: FromPath[str], report: FromPath[str], db: Db
     ) -> Response[Any]:
-        """The lot's recall report (the API's RecallReportController)."""
+        """A report of the lot, as the API's export routes give it: the recall report, the
+        FSMA 204 spreadsheet (CSV or workbook) or the EPCIS 2.0 document."""
         await console_actor(request, db, SUPERVISORS)
         lot = await _lot_or_404(db, lot_id)
-        return download(await exports.recall_report(db, lot), CSV, f"recall_lot-{lot}.csv")
-
-    @get("/trace/lots/{lot_id:str}/fsma204.csv", name="console-lot-fsma-csv")
-    async def lot_fsma_csv(
-        self, request: Request[Any, Any, Any], lot_id: FromPath[str], db: Db
-    ) -> Response[Any]:
-        """The lot's FSMA 204 spreadsheet as CSV."""
-        await console_actor(request, db, SUPERVISORS)
-        lot = await _lot_or_404(db, lot_id)
-        rows = await exports.fsma_export(db, Scope(lot, None, None))
-        return download(fsma_csv(rows), CSV, f"fsma204_lot-{lot}.csv")
-
-    @get("/trace/lots/{lot_id:str}/fsma204.xlsx", name="console-lot-fsma-xlsx")
-    async def lot_fsma_xlsx(
-        self, request: Request[Any, Any, Any], lot_id: FromPath[str], db: Db
-    ) -> Response[Any]:
-        """The lot's FSMA 204 spreadsheet as a workbook."""
-        await console_actor(request, db, SUPERVISORS)
-        lot = await _lot_or_404(db, lot_id)
-        scope = Scope(lot, None, None)
-        rows = await exports.fsma_export(db, scope)
-        return download(fsma_xlsx(rows, scope, datetime.now(UTC)), XLSX, f"fsma204_lot-{lot}.xlsx")
-
-    @get("/trace/lots/{lot_id:str}/epcis.json", name="console-lot-epcis")
-    async def lot_epcis(
-        self, request: Request[Any, Any, Any], lot_id: FromPath[str], db: Db
-    ) -> Response[Any]:
-        """The lot's events as an EPCIS 2.0 document."""
-        await console_actor(request, db, SUPERVISORS)
-        lot = await _lot_or_404(db, lot_id)
-        document = await exports.epcis_export(db, Scope(lot, None, None))
-        return _epcis_download(document, f"epcis_lot-{lot}.json")
+        return await _report(db, report, [lot], f"lot-{lot}")
 
 
 def _hold_form(
@@ -664,7 +620,7 @@ async def _hold_page(
     status: int = HTTP_200_OK,
     reason: str = "",
 ) -> Template:
-    units = await _units_on_hand(db, _hold_lot_ids(found))
+    units = await _units_on_hand(db, [lot.id for lot in found.lots])
     sent, devices = await hold_acks(db, found.id)
     return page(
         "hold.html",

@@ -551,6 +551,23 @@ async def test_unknown_lots_and_orders_are_404_pages(client, supervisor):
         assert page.status_code == 404, path
 
 
+async def test_a_report_nobody_offers_is_a_404_page(client, live_server, supervisor, recall, db):
+    hold_id = await db.fetchval(
+        "SELECT max(hold_id) FROM hold_lot WHERE lot_id = $1", recall.lot_id
+    )
+    if hold_id is None:
+        placed = await place_through_console(
+            client, live_server, supervisor, kind="recall", lots=str(recall.lot_id)
+        )
+        hold_id = placed.headers["location"].rsplit("/", 1)[1]
+    for path in (
+        f"/console/trace/lots/{recall.lot_id}/stock.xls",
+        f"/console/holds/{hold_id}/recall-report.pdf",
+    ):
+        page = await client.get(path, headers=as_cookie(supervisor))
+        assert page.status_code == 404 and "recall-report.csv" in page.text, path
+
+
 # --- downloads ----------------------------------------------------------------------------
 
 
