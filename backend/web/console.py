@@ -124,7 +124,22 @@ class ConsoleController(ConsolePages):
     async def dashboard(self, request: Request[Any, Any, Any], db: Db) -> Template:
         """Lots not released, lots expiring, open pick tasks, exceptions waiting, live activity."""
         actor = await console_actor(request, db)
-        board = await queries.dashboard(db)
+        wanted = request.query_params.get("warehouse") or None
+        board = (
+            await queries.dashboard(db, wanted)
+            if wanted is None or (len(wanted) <= 32 and wanted.isprintable())
+            else None
+        )
+        if board is None:
+            every = await queries.dashboard(db)
+            return page(
+                "dashboard.html",
+                actor,
+                400,
+                board=every,
+                windows=queries.EXPIRY_WINDOWS,
+                error=f"No warehouse {(wanted or '')[:32]}: showing every warehouse.",
+            )
         return page("dashboard.html", actor, board=board, windows=queries.EXPIRY_WINDOWS)
 
     @post("/live-ticket", name="console-live-ticket", status_code=HTTP_200_OK)

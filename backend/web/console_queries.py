@@ -61,7 +61,11 @@ class Expiring:
 
 @dataclass(frozen=True)
 class Dashboard:
+    warehouse: str | None
+    """The warehouse the panels are narrowed to, or None for every warehouse."""
     not_released: list[LotOut]
+    units_here: dict[int, int]
+    """With a warehouse: each lot's units there (the cards' totals count every warehouse)."""
     expiring: list[Expiring]
     pick_tasks: dict[str, int]
     """Open pick tasks by state: unassigned, assigned, at the bin."""
@@ -81,37 +85,80 @@ SELECT w.code AS warehouse, l.id AS lot_id, l.code AS lot_code, p.sku, l.expiry_
   JOIN location loc ON loc.id = b.location_id AND loc.kind <> 'customer'
   JOIN warehouse w ON w.id = loc.warehouse_id
  WHERE l.expiry_date BETWEEN current_date AND current_date + $1::int
+   AND ($2::text IS NULL OR w.code = $2)
  GROUP BY w.code, l.id, p.sku
  ORDER BY l.expiry_date, w.code, l.id"""
 
+_NOT_RELEASED = (
+    _LOTS
+    + """
+ WHERE l.status <> 'released'
+   AND ($1::bigint IS NULL OR EXISTS (
+        SELECT 1 FROM stock_balance b JOIN location loc ON loc.id = b.location_id
+         WHERE b.lot_id = l.id AND b.quantity > 0 AND loc.warehouse_id = $1
+           AND loc.kind <> 'customer'))
+ ORDER BY l.status_at DESC, l.id DESC LIMIT 100"""
+)
+
+_UNITS_HERE = """
+SELECT b.lot_id, sum(b.quantity)::bigint AS units
+  FROM stock_balance b JOIN location loc ON loc.id = b.location_id
+ WHERE b.lot_id = ANY($1::bigint[]) AND loc.warehouse_id = $2 AND loc.kind <> 'customer'
+ GROUP BY b.lot_id"""
+
 _PICK_TASKS = """
-SELECT CASE WHEN assignee_id IS NULL THEN 'unassigned'
-            WHEN bin_confirmed_at IS NULL THEN 'assigned'
+SELECT CASE WHEN t.assignee_id IS NULL THEN 'unassigned'
+            WHEN t.bin_confirmed_at IS NULL THEN 'assigned'
             ELSE 'at the bin' END AS state, count(*) AS n
-  FROM pick_task WHERE status = 'open' GROUP BY 1"""
+  FROM pick_task t JOIN location loc ON loc.id = t.location_id
+ WHERE t.status = 'open' AND ($1::bigint IS NULL OR loc.warehouse_id = $1)
+ GROUP BY 1"""
 
 _WAITING = """
-SELECT (SELECT count(*) FROM scan_exception WHERE status = 'open') AS scan_exceptions,
-       (SELECT count(*) FROM count_task WHERE status IN ('submitted', 'recounted')) AS to_approve,
-       (SELECT count(*) FROM count_task WHERE status = 'recount_required') AS recounts,
-       (SELECT count(*) FROM return_alert WHERE dismissed_at IS NULL) AS return_alerts"""
+SELECT (SELECT count(*) FROM scan_exception
+         WHERE status = 'open' AND ($1::bigint IS NULL OR warehouse_id = $1)) AS scan_exceptions,
+       (SELECT count(*) FROM count_task t JOIN cycle_count c ON c.id = t.count_id
+         WHERE t.status IN ('submitted', 'recounted')
+           AND ($1::bigint IS NULL OR c.warehouse_id = $1)) AS to_approve,
+       (SELECT count(*) FROM count_task t JOIN cycle_count c ON c.id = t.count_id
+         WHERE t.status = 'recount_required'
+           AND ($1::bigint IS NULL OR c.warehouse_id = $1)) AS recounts,
+       (SELECT count(*) FROM return_alert a
+          JOIN customer_return r ON r.id = a.return_id
+          JOIN sales_order o ON o.id = r.order_id
+         WHERE a.dismissed_at IS NULL
+           AND ($1::bigint IS NULL OR o.warehouse_id = $1)) AS return_alerts"""
 
 
 def _window(days: int) -> int:
     return next(window for window in EXPIRY_WINDOWS if days <= window)
 
 
-async def dashboard(conn: asyncpg.Connection) -> Dashboard:
-    """Every panel of the dashboard, read now."""
-    held = await conn.fetch(
-        _LOTS + " WHERE l.status <> 'released' ORDER BY l.status_at DESC, l.id DESC LIMIT 100"
+async def dashboard(conn: asyncpg.Connection, warehouse: str | None = None) -> Dashboard | None:
+    """Every panel of the dashboard, read now: of every warehouse, or narrowed to one by its
+    code (None when there is no such warehouse). Return-rate alerts count in the warehouse
+    that shipped the order whose return raised them."""
+    warehouses = await conn.fetch("SELECT id, code FROM warehouse ORDER BY id")
+    codes = {row["code"]: row["id"] for row in warehouses}
+    if warehouse is not None and warehouse not in codes:
+        return None
+    here = codes.get(warehouse) if warehouse is not None else None
+    held = await conn.fetch(_NOT_RELEASED, here)
+    units_here = (
+        {
+            row["lot_id"]: row["units"]
+            for row in await conn.fetch(_UNITS_HERE, [row["id"] for row in held], here)
+        }
+        if here is not None
+        else {}
     )
-    expiring = await conn.fetch(_EXPIRING, EXPIRY_WINDOWS[-1])
-    tasks = {row["state"]: row["n"] for row in await conn.fetch(_PICK_TASKS)}
-    waiting = await conn.fetchrow(_WAITING)
-    warehouses = await conn.fetch("SELECT code FROM warehouse ORDER BY id")
+    expiring = await conn.fetch(_EXPIRING, EXPIRY_WINDOWS[-1], warehouse)
+    tasks = {row["state"]: row["n"] for row in await conn.fetch(_PICK_TASKS, here)}
+    waiting = await conn.fetchrow(_WAITING, here)
     return Dashboard(
+        warehouse=warehouse,
         not_released=[lot_out(row) for row in held],
+        units_here=units_here,
         expiring=[
             Expiring(
                 window=_window(row["days"]),
@@ -132,7 +179,7 @@ async def dashboard(conn: asyncpg.Connection) -> Dashboard:
         counts_to_approve=waiting["to_approve"],
         recounts_waiting=waiting["recounts"],
         return_alerts=waiting["return_alerts"],
-        warehouses=[row["code"] for row in warehouses],
+        warehouses=list(codes),
     )
 
 

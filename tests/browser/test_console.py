@@ -184,3 +184,21 @@ async def test_the_dashboard_fits_a_phone_screen_and_passes_axe_there(
         assert await serious_violations(page) == []
     finally:
         await context.close()
+
+
+async def test_choosing_a_warehouse_narrows_the_dashboard_and_passes_axe(
+    desk, make_user, lots, admin_client
+):
+    await ok(admin_client.post("/api/warehouses", json={"code": "DESK2", "name": "Second desk"}))
+    page = await signed_in_page(desk, make_user)
+    await page.get_by_label("Warehouse").select_option("DESK2")
+    await page.get_by_role("button", name="Show").click()
+    await expect(page.get_by_role("heading", name="Dashboard: DESK2", level=1)).to_be_visible()
+    assert page.url.endswith("/console?warehouse=DESK2")
+    # HOLDME's units are all in DESK: nothing of it is held here.
+    await expect(page.locator("#held")).to_contain_text("No lot is held")
+    await expect(page.locator("#live-state")).to_contain_text("Connected")
+    assert await serious_violations(page) == []
+    await page.get_by_label("Warehouse").select_option("DESK")
+    await page.get_by_role("button", name="Show").click()
+    await expect(page.locator("#held").get_by_role("row", name="HOLDME")).to_be_visible()

@@ -260,6 +260,68 @@ def section(html: str, panel: str) -> str:
     return html.split(f'id="{panel}"')[1].split("</section>")[0]
 
 
+async def test_the_dashboard_narrowed_to_a_warehouse_shows_only_its_lots_and_units(
+    client, site, supervisor, admin_client
+):
+    """A second warehouse holding part of the held lot and a lot of its own expiring soon:
+    each warehouse's dashboard shows its own units; every warehouse's shows both."""
+    await ok(admin_client.post("/api/warehouses", json={"code": "CON2", "name": "Second"}))
+    await ok(admin_client.post("/api/locations", json={"warehouse": "CON2", "code": "S-01"}))
+    await ok(
+        admin_client.post(
+            "/api/moves",
+            json={
+                "idempotencyKey": str(uuid.uuid4()),
+                "lotId": site["HELD1"],
+                "from": "CON/C-01",
+                "to": "CON2/S-01",
+                "quantity": 3,
+            },
+        )
+    )
+    await ok(
+        receive(
+            admin_client,
+            sku="OATS",
+            lotCode="SOON2",
+            quantity=5,
+            location="CON2/S-01",
+            expiry=(date.today() + timedelta(days=3)).isoformat(),
+        )
+    )
+    second = await client.get(
+        "/console/", params={"warehouse": "CON2"}, headers=as_cookie(supervisor)
+    )
+    assert second.status_code == 200
+    assert "<h1>Dashboard: CON2</h1>" in second.text
+    held = section(second.text, "held")
+    assert "HELD1" in held and "Units in CON2" in held and ">3<" in held
+    expiring = section(second.text, "expiring")
+    assert "SOON2" in expiring and "SOON1" not in expiring
+    assert 'data-warehouse="CON2"' in second.text
+    first = await client.get(
+        "/console/", params={"warehouse": "CON"}, headers=as_cookie(supervisor)
+    )
+    held = section(first.text, "held")
+    assert "HELD1" in held and ">4<" in held
+    assert "SOON1" in section(first.text, "expiring") and "SOON2" not in first.text
+    every = await client.get("/console/", headers=as_cookie(supervisor))
+    assert ">7<" in section(every.text, "held")  # the lot's units in every warehouse
+    assert "SOON1" in every.text and "SOON2" in every.text
+
+
+@pytest.mark.parametrize("warehouse", ["NOWHERE", "x" * 40, "CON\x00"])
+async def test_a_dashboard_of_an_unknown_warehouse_is_a_400_page_showing_every_warehouse(
+    client, site, supervisor, warehouse
+):
+    page = await client.get(
+        "/console/", params={"warehouse": warehouse}, headers=as_cookie(supervisor)
+    )
+    assert page.status_code == 400
+    assert 'role="alert"' in page.text and "No warehouse" in page.text
+    assert "HELD1" in section(page.text, "held")
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

@@ -90,4 +90,5 @@ async function start(only) {
   }
 }
 
-if (list) start();
+// A dashboard narrowed to one warehouse follows that warehouse's channel only.
+if (list) start(list.dataset.warehouse ? [list.dataset.warehouse] : undefined);
