@@ -101,6 +101,8 @@ class Prefill:
     """What a scanned supplier label says, as the receipt form's field values."""
 
     values: dict[str, str] = field(default_factory=dict)
+    usual: dict[str, str] = field(default_factory=dict)
+    """Supplier and location as the product's last receipt: for the fields still empty."""
     product_name: str | None = None
     read: list[str] = field(default_factory=list)
     """Which facts the scan gave, for the message above the form."""
@@ -128,7 +130,7 @@ class ReceivingPages(ConsolePages):
             prefill = await _read_scan(db, scan)
         except DomainError as error:
             return await _form_page(db, actor, {}, error.status, error=error.detail)
-        return await _form_page(db, actor, prefill.values, prefill=prefill)
+        return await _form_page(db, actor, {**prefill.usual, **prefill.values}, prefill=prefill)
 
     @get("/receive-scan", name="console-receive-scan")
     async def read_scan(self, request: Request[Any, Any, Any], db: Db) -> Response[Any]:
@@ -146,6 +148,7 @@ class ReceivingPages(ConsolePages):
         return Response(
             {
                 "values": prefill.values,
+                "usual": prefill.usual,
                 "productName": prefill.product_name,
                 "message": _filled_message(prefill),
             },
@@ -418,12 +421,35 @@ async def _read_scan(db: asyncpg.Connection, scan: str) -> Prefill:
     if count is not None and count.isdigit() and 0 < int(count) <= 1_000_000:
         prefill.values["quantity"] = str(int(count))
         prefill.read.append(f"quantity {int(count)}")
+    last = await db.fetchrow(_LAST_RECEIPT, product["id"])
+    if last is not None:
+        prefill.usual = {"location": last["location"]}
+        if last["supplier"] is not None:
+            prefill.usual["supplier"] = last["supplier"]
     return prefill
+
+
+_LAST_RECEIPT = """
+SELECT s.code AS supplier, w.code || '/' || loc.code AS location
+  FROM lot l
+  JOIN movement m ON m.lot_id = l.id AND m.kind = 'receipt'
+  JOIN location loc ON loc.id = m.to_location_id AND loc.active
+  JOIN warehouse w ON w.id = loc.warehouse_id
+  LEFT JOIN supplier s ON s.id = l.supplier_id
+ WHERE l.product_id = $1
+ ORDER BY m.id DESC LIMIT 1"""
+"""Where the product's last receipt went, and from which supplier."""
 
 
 def _filled_message(prefill: Prefill) -> str:
     """What the scan filled, said above the form."""
-    return f"From the label: {', '.join(prefill.read)}. Check the values, then receive."
+    usual = " and ".join(
+        f"{what} {prefill.usual[name]}"
+        for name, what in (("supplier", "supplier"), ("location", "location"))
+        if name in prefill.usual
+    )
+    also = f" Unless already given, {usual} as this product's last receipt." if usual else ""
+    return f"From the label: {', '.join(prefill.read)}.{also} Check the values, then receive."
 
 
 def _validation_message(error: msgspec.ValidationError) -> str:

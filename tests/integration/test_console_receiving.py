@@ -163,6 +163,45 @@ async def test_an_unreadable_scan_is_announced_and_fills_nothing(client, receive
     assert field_value(page.text, "expiry") == ""
 
 
+async def test_a_scan_suggests_the_supplier_and_location_of_the_products_last_receipt(
+    client, receiver, admin_client
+):
+    gtin = "09506000134376"
+    await add_product(admin_client, sku="BARLEY", name="Pearl barley", gtins=[gtin])
+    scan = f"(01){gtin}(10)FARM-B1(17)280131"
+    first = await client.get(
+        "/console/receive-scan", params={"scan": scan}, headers=as_cookie(receiver)
+    )
+    assert first.json()["usual"] == {}, "no receipt yet: nothing to suggest"
+    for location in ("RCV/R-01", "RCV/R-02"):
+        await ok(
+            admin_client.post(
+                "/api/receipts",
+                json={
+                    "idempotencyKey": str(uuid.uuid4()),
+                    "sku": "BARLEY",
+                    "quantity": 2,
+                    "location": location,
+                    "supplier": "FARM",
+                    "supplierLotCode": f"FARM-{location[-1]}",
+                    "expiry": "2028-01-31",
+                },
+            )
+        )
+    read = await client.get(
+        "/console/receive-scan", params={"scan": scan}, headers=as_cookie(receiver)
+    )
+    body = read.json()
+    assert body["usual"] == {"supplier": "FARM", "location": "RCV/R-02"}
+    assert "supplier FARM and location RCV/R-02 as this product's last receipt" in body["message"]
+    # The label's own facts stay the label's; the suggestion only fills what it does not say.
+    assert "location" not in body["values"] and body["values"]["supplierLotCode"] == "FARM-B1"
+    page = await client.get("/console/receive", params={"scan": scan}, headers=as_cookie(receiver))
+    assert field_value(page.text, "supplier") == "FARM"
+    assert field_value(page.text, "location") == "RCV/R-02"
+    assert field_value(page.text, "supplierLotCode") == "FARM-B1"
+
+
 async def test_a_scanned_location_label_fills_the_location(client, receiver):
     page = await client.get(
         "/console/receive", params={"scan": "LOC-RCV-R-02"}, headers=as_cookie(receiver)
@@ -187,17 +226,19 @@ async def test_the_pages_script_reads_a_scan_as_json_with_the_same_rules(
     )
     assert read.status_code == 200
     assert read.headers["cache-control"] == "no-store"
-    assert read.json() == {
-        "values": {
-            "product": "OATS",
-            "supplierLotCode": "FARM-9",
-            "expiry": "2027-06-30",
-            "quantity": "15",
-        },
-        "productName": "Rolled oats",
-        "message": f"From the label: product OATS (GTIN {OATS_GTIN}), supplier lot FARM-9, "
-        "expiry 2027-06-30, quantity 15. Check the values, then receive.",
+    body = read.json()
+    assert body["values"] == {
+        "product": "OATS",
+        "supplierLotCode": "FARM-9",
+        "expiry": "2027-06-30",
+        "quantity": "15",
     }
+    assert body["productName"] == "Rolled oats"
+    assert body["message"].startswith(
+        f"From the label: product OATS (GTIN {OATS_GTIN}), supplier lot FARM-9, "
+        "expiry 2027-06-30, quantity 15."
+    )
+    assert body["message"].endswith("Check the values, then receive.")
     place = await client.get(
         "/console/receive-scan", params={"scan": "LOC-RCV-R-01"}, headers=as_cookie(receiver)
     )

@@ -62,6 +62,11 @@ form.addEventListener("submit", async (event) => {
     const field = document.getElementById(name);
     if (field) field.value = value;
   }
+  // Supplier and location as this product's last receipt, where nothing is typed yet.
+  for (const [name, value] of Object.entries(body.usual || {})) {
+    const field = document.getElementById(name);
+    if (field && !field.value) field.value = value;
+  }
   status.textContent = body.message;
   input.value = "";
   input.focus();
