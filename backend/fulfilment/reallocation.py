@@ -61,9 +61,11 @@ INSERT INTO pick_task (wave_id, order_id, order_line_id, lot_id, location_id, wa
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id"""
 
 
-async def reallocate_tasks(conn: asyncpg.Connection, lot_ids: list[int]) -> list[Moved]:
+async def reallocate_tasks(
+    conn: asyncpg.Connection, lot_ids: list[int], hold_id: int
+) -> list[Moved]:
     """Move every open task on `lot_ids` to the next eligible lot, or short (in the caller's
-    transaction, after the lots' status changed)."""
+    transaction, after the lots' status changed by hold `hold_id`, which the messages name)."""
     moved: list[Moved] = []
     for task in await conn.fetch(_OPEN_TASKS, lot_ids):
         moved += await _reallocate(conn, task)
@@ -71,7 +73,7 @@ async def reallocate_tasks(conn: asyncpg.Connection, lot_ids: list[int]) -> list
     tasks = {task["id"]: task for task in await conn.fetch(_OPEN_TASKS_BY_ID, _ids(moved))}
     for change in moved:
         task = tasks[change.task_id]
-        by_warehouse.setdefault(task["warehouse_id"], []).append(_message(change, task))
+        by_warehouse.setdefault(task["warehouse_id"], []).append(_message(change, task, hold_id))
     for warehouse_id, messages in sorted(by_warehouse.items()):
         await publish_many(conn, warehouse_id, "task.reallocated", messages)
     for order_id in sorted({change.order_id for change in moved}):
@@ -94,8 +96,9 @@ def _ids(moved: list[Moved]) -> list[int]:
     return sorted({change.task_id for change in moved})
 
 
-def _message(change: Moved, task: asyncpg.Record) -> dict[str, object]:
+def _message(change: Moved, task: asyncpg.Record, hold_id: int) -> dict[str, object]:
     return {
+        "holdId": hold_id,
         "taskId": change.task_id,
         "newTaskId": change.new_task_id,
         "orderId": change.order_id,

@@ -377,7 +377,7 @@ async def place_hold(conn: asyncpg.Connection, data: HoldIn, actor: Actor) -> Ou
                     for lot in found.lots
                 ],
             )
-            moved = await reallocate_tasks(conn, lot_ids)
+            moved = await reallocate_tasks(conn, lot_ids, hold_id)
             body = await _hold_out(conn, hold_id, found, moved)
             await store_key(conn, key, body, 201)
         return body

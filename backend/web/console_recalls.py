@@ -101,6 +101,20 @@ SELECT w.code AS warehouse, max(m.seq) AS seq, min(m.at) AS at
  WHERE m.type = 'lot.held' AND m.data->>'holdId' = $1::text
  GROUP BY w.code ORDER BY w.code"""
 
+_HOLD_REALLOCATIONS = """
+SELECT m.data FROM live_message m
+ WHERE m.type = 'task.reallocated' AND m.data->>'holdId' = $1::text
+ ORDER BY m.id
+ LIMIT 1000"""
+"""The skip-this-lot instructions the hold sent: each open pick task it moved, or left short."""
+
+
+async def hold_reallocations(db: asyncpg.Connection, hold_id: int) -> list[dict[str, Any]]:
+    """Each pick task the hold moved to another lot and bin, or left short, as the handhelds
+    were told (the `task.reallocated` message's data)."""
+    return [row["data"] for row in await db.fetch(_HOLD_REALLOCATIONS, str(hold_id))]
+
+
 _SIGNED_IN = """EXISTS (SELECT 1 FROM auth_token t WHERE t.device_id = d.id
                   AND t.revoked_at IS NULL AND t.expires_at > now())"""
 """The device has a session now (a handheld signed out, or long gone, is not waited for)."""
@@ -628,6 +642,7 @@ async def _hold_page(
         status,
         hold=found,
         units=units,
+        moved=await hold_reallocations(db, found.id),
         sent=sent,
         devices=devices,
         error=error,

@@ -231,6 +231,15 @@ async def test_a_hold_placed_from_the_console_reallocates_like_the_api(
     assert task["lot_id"] != recall.lot_id or task["short"] == 2
     shown = await client.get(placed.headers["location"], headers=as_cookie(supervisor))
     assert f'href="/console/trace/lots/{recall.lot_id}"' in shown.text
+    # The hold's page lists the task it moved, as the picker was told.
+    moved = shown.text.split('id="hold-moved"')[1].split("</table>")[0]
+    row = moved.split(f'data-task="{recall.task_id}"')[1].split("</tr>")[0]
+    assert "RC-ONE" in row
+    if task["lot_id"] != recall.lot_id:
+        new_code = await db.fetchval("SELECT code FROM lot WHERE id = $1", task["lot_id"])
+        assert new_code in row
+    else:
+        assert "short" in row
     active = await client.get("/console/holds", headers=as_cookie(supervisor))
     assert "RC-ONE" in active.text
 

@@ -83,6 +83,7 @@ async def test_a_hold_moves_open_tasks_to_the_next_eligible_lot_and_tells_every_
     assert await balance(db, second, floor.bins[2]) == (5, 3)
     [told] = await messages(db, "task.reallocated", before)
     assert told["taskId"] == task["id"] and told["newLot"]["code"] == "NEXT-UP"
+    assert told["holdId"] == held["id"]
     assert told["oldLot"] == {"id": first, "code": "HOLD-ME"}
     assert told["bin"] == {"code": "A-03", "barcode": floor.bin_labels[2]}
     assert told["assignee"] == floor.picker.username

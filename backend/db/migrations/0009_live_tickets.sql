@@ -12,6 +12,7 @@ CREATE TABLE live_ticket (
 CREATE INDEX live_ticket_expires_idx ON live_ticket (expires_at);
 
 -- The console's hold page asks, about once a second while it is open, which message told the
--- handhelds of a hold, to compare each device's acknowledged seq with it.
+-- handhelds of a hold, to compare each device's acknowledged seq with it; and lists the pick
+-- tasks the hold moved (their `task.reallocated` messages name the hold).
 CREATE INDEX live_message_hold_idx ON live_message ((data ->> 'holdId'))
-    WHERE type = 'lot.held';
+    WHERE type IN ('lot.held', 'task.reallocated');
