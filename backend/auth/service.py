@@ -127,9 +127,9 @@ async def user_by_id(conn: asyncpg.Connection, user_id: int) -> UserOut:
 async def update_user(conn: asyncpg.Connection, user_id: int, data: UserPatch) -> UserOut:
     """Change a user's name, roles, badge, PIN, password or whether they may sign in.
 
-    Deactivating revokes every token of the user, so their handheld and console sessions end
-    at once. The last active admin can neither be deactivated nor lose the admin role: no one
-    could manage users after that.
+    Deactivating, or setting a new password or PIN, revokes every token of the user, so their
+    handheld and console sessions end at once. The last active admin can neither be
+    deactivated nor lose the admin role: no one could manage users after that.
     """
     if data.roles is not None:
         _check_roles(data.roles)
@@ -188,7 +188,9 @@ async def update_user(conn: asyncpg.Connection, user_id: int, data: UserPatch) -
                 "INSERT INTO user_role (user_id, role) VALUES ($1, $2)",
                 [(user_id, role) for role in sorted(set(data.roles))],
             )
-        if data.active is False:
+        if data.active is False or password_hash is not None or pin_hash is not None:
+            # Deactivated, or a secret reset (lost or seen by someone else): every session
+            # of the user ends, on every handheld and console.
             await conn.execute(
                 """UPDATE auth_token SET revoked_at = now()
                     WHERE user_id = $1 AND revoked_at IS NULL""",
@@ -197,8 +199,9 @@ async def update_user(conn: asyncpg.Connection, user_id: int, data: UserPatch) -
         changed = await conn.fetchrow(
             f"SELECT {_USER_COLUMNS} FROM app_user u WHERE u.id = $1", user_id
         )
-    if data.roles is not None or data.active is False:
-        # This worker's cached callers carry their roles: drop them so the change applies now.
+    if data.roles is not None or data.active is False or password_hash or pin_hash:
+        # This worker's cached callers carry their roles and sessions: drop them so the change
+        # applies now.
         _token_cache().forget(lambda actor: actor.user_id == user_id)
     return _user_out(changed)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -334,6 +335,26 @@ async def test_deactivating_a_user_ends_every_session_and_sign_in(admin_client, 
     await admin_client.patch(f"/api/users/{user.id}", json={"active": True})
     back = await client.post("/api/auth/login", json={"badge": "BADGE-GONE", "pin": "2468"})
     assert back.status_code == 200, back.text
+
+
+@pytest.mark.parametrize("reset", [{"password": "a-new-secret"}, {"pin": "97531"}])
+async def test_a_new_password_or_pin_ends_the_users_sessions_but_a_new_name_does_not(
+    admin_client, client, make_user, reset
+):
+    badge = f"BADGE-{uuid.uuid4().hex[:8].upper()}"
+    user = await make_user(["picker"], badge=badge, pin="2468")
+    renamed = await admin_client.patch(f"/api/users/{user.id}", json={"displayName": "Renamed"})
+    assert renamed.status_code == 200
+    me = await client.get("/api/auth/me", headers=user.headers)
+    assert me.status_code == 200, "a new name keeps the session"
+    await ok(admin_client.patch(f"/api/users/{user.id}", json=reset))
+    assert_problem(await client.get("/api/auth/me", headers=user.headers), 401, "unauthenticated")
+    if "password" in reset:
+        login = {"username": user.username, "password": reset["password"]}
+    else:
+        login = {"badge": badge, "pin": reset["pin"]}
+    signed_in = await client.post("/api/auth/login", json=login)
+    assert signed_in.status_code == 200, signed_in.text
 
 
 async def test_a_role_change_applies_to_the_users_existing_token(admin_client, client, make_user):
