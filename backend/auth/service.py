@@ -196,14 +196,12 @@ async def update_user(conn: asyncpg.Connection, user_id: int, data: UserPatch) -
                     WHERE user_id = $1 AND revoked_at IS NULL""",
                 user_id,
             )
-        changed = await conn.fetchrow(
-            f"SELECT {_USER_COLUMNS} FROM app_user u WHERE u.id = $1", user_id
-        )
+        changed = await user_by_id(conn, user_id)
     if data.roles is not None or data.active is False or password_hash or pin_hash:
         # This worker's cached callers carry their roles and sessions: drop them so the change
         # applies now.
         _token_cache().forget(lambda actor: actor.user_id == user_id)
-    return _user_out(changed)
+    return changed
 
 
 async def list_users(conn: asyncpg.Connection) -> list[UserOut]:

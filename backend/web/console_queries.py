@@ -31,6 +31,7 @@ __all__ = [
     "lot_timeline",
     "product_page",
     "search",
+    "units_on_hand",
 ]
 
 EXPIRY_WINDOWS = (7, 30, 90)
@@ -100,11 +101,22 @@ _NOT_RELEASED = (
  ORDER BY l.status_at DESC, l.id DESC LIMIT 100"""
 )
 
-_UNITS_HERE = """
+_UNITS_ON_HAND = """
 SELECT b.lot_id, sum(b.quantity)::bigint AS units
   FROM stock_balance b JOIN location loc ON loc.id = b.location_id
- WHERE b.lot_id = ANY($1::bigint[]) AND loc.warehouse_id = $2 AND loc.kind <> 'customer'
+ WHERE b.lot_id = ANY($1::bigint[]) AND loc.kind <> 'customer'
+   AND ($2::bigint IS NULL OR loc.warehouse_id = $2)
  GROUP BY b.lot_id"""
+
+
+async def units_on_hand(
+    conn: asyncpg.Connection, lot_ids: list[int], warehouse_id: int | None = None
+) -> dict[int, int]:
+    """Units of each lot at the warehouses' own locations (customers' excluded), in every
+    warehouse or in one."""
+    rows = await conn.fetch(_UNITS_ON_HAND, lot_ids, warehouse_id)
+    return {row["lot_id"]: row["units"] for row in rows}
+
 
 _PICK_TASKS = """
 SELECT CASE WHEN t.assignee_id IS NULL THEN 'unassigned'
@@ -145,12 +157,7 @@ async def dashboard(conn: asyncpg.Connection, warehouse: str | None = None) -> D
     here = codes.get(warehouse) if warehouse is not None else None
     held = await conn.fetch(_NOT_RELEASED, here)
     units_here = (
-        {
-            row["lot_id"]: row["units"]
-            for row in await conn.fetch(_UNITS_HERE, [row["id"] for row in held], here)
-        }
-        if here is not None
-        else {}
+        await units_on_hand(conn, [row["id"] for row in held], here) if here is not None else {}
     )
     expiring = await conn.fetch(_EXPIRING, EXPIRY_WINDOWS[-1], warehouse)
     tasks = {row["state"]: row["n"] for row in await conn.fetch(_PICK_TASKS, here)}

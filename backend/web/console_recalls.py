@@ -43,6 +43,7 @@ from backend.web.console_kit import (
     form_fields,
     page,
 )
+from backend.web.console_queries import units_on_hand
 from backend.web.deps import Db
 
 __all__ = ["RecallPages"]
@@ -81,19 +82,6 @@ class BadForm(Exception):
 
 
 # --- what only these pages read -----------------------------------------------------------
-
-_ON_HAND_BY_LOT = """
-SELECT b.lot_id, sum(b.quantity)::bigint AS units
-  FROM stock_balance b JOIN location loc ON loc.id = b.location_id
- WHERE b.lot_id = ANY($1::bigint[]) AND loc.kind <> 'customer'
- GROUP BY b.lot_id"""
-
-
-async def _units_on_hand(db: asyncpg.Connection, lot_ids: list[int]) -> dict[int, int]:
-    """Units of each lot at the warehouses' own locations (customers' excluded)."""
-    rows = await db.fetch(_ON_HAND_BY_LOT, lot_ids)
-    return {row["lot_id"]: row["units"] for row in rows}
-
 
 _HOLD_MESSAGES = """
 SELECT w.code AS warehouse, max(m.seq) AS seq, min(m.at) AS at
@@ -367,7 +355,7 @@ class RecallPages(ConsolePages):
         actor = await console_actor(request, db, SUPERVISORS)
         everything = request.query_params.get("show") == "all"
         listed = await hold_service.list_holds(db, None if everything else True, 200)
-        units = await _units_on_hand(db, [lot.id for hold in listed for lot in hold.lots])
+        units = await units_on_hand(db, [lot.id for hold in listed for lot in hold.lots])
         return page(
             "holds.html",
             actor,
@@ -634,7 +622,7 @@ async def _hold_page(
     status: int = HTTP_200_OK,
     reason: str = "",
 ) -> Template:
-    units = await _units_on_hand(db, [lot.id for lot in found.lots])
+    units = await units_on_hand(db, [lot.id for lot in found.lots])
     sent, devices = await hold_acks(db, found.id)
     return page(
         "hold.html",
